@@ -1,0 +1,98 @@
+// The dependency rule of ORCA's hexagon (see docs/architecture.md). `npm run depcheck` fails on any
+// violation. Paths are relative to the directory depcruise runs in; node_modules paths are matched
+// unanchored so the rule also holds for the fixture that proves it (test/fixtures/depcheck).
+const SDK = {
+  aws: 'node_modules/@aws-sdk/',
+  kube: 'node_modules/@kubernetes/client-node/',
+  fastify: 'node_modules/(fastify|@fastify/)',
+};
+const layer = (name) => `^src/${name}/`;
+const only = (allowed) => `^src/(${allowed.join('|')})/`;
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'aws-sdk-only-in-aws',
+      comment: 'Only src/aws/ imports @aws-sdk/* (architecture §1).',
+      severity: 'error',
+      from: { path: '^src/', pathNot: [layer('aws')] },
+      to: { path: SDK.aws },
+    },
+    {
+      name: 'client-node-only-in-k8s',
+      comment: 'Only src/k8s/ imports @kubernetes/client-node (architecture §1).',
+      severity: 'error',
+      from: { path: '^src/', pathNot: [layer('k8s')] },
+      to: { path: SDK.kube },
+    },
+    {
+      name: 'fastify-only-in-kubelet-api',
+      comment: 'Only src/kubelet-api/ imports fastify (architecture §1).',
+      severity: 'error',
+      from: { path: '^src/', pathNot: [layer('kubelet-api')] },
+      to: { path: SDK.fastify },
+    },
+    {
+      name: 'pure-core-has-no-packages',
+      comment: 'domain/, catalog/ and policy/ are pure: no npm packages and no node: built-ins.',
+      severity: 'error',
+      from: { path: only(['domain', 'catalog', 'policy']) },
+      to: { dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'core', 'unknown'] },
+    },
+    {
+      name: 'domain-imports-only-domain',
+      severity: 'error',
+      from: { path: layer('domain') },
+      to: { path: '^src/', pathNot: layer('domain') },
+    },
+    {
+      name: 'catalog-policy-ports-import-domain',
+      comment: 'catalog/, policy/ and ports/ import domain/ (policy may also use catalog/ types).',
+      severity: 'error',
+      from: { path: only(['catalog', 'policy', 'ports']) },
+      to: { path: '^src/', pathNot: [only(['domain', 'catalog', 'policy', 'ports'])] },
+    },
+    {
+      name: 'provider-imports-core-and-ports',
+      severity: 'error',
+      from: { path: layer('provider') },
+      to: { path: '^src/', pathNot: [only(['domain', 'catalog', 'policy', 'ports', 'provider'])] },
+    },
+    {
+      name: 'adapters-import-domain-and-ports',
+      comment: 'aws/ and k8s/ implement ports; they never import each other or the core services.',
+      severity: 'error',
+      from: { path: only(['aws', 'k8s']) },
+      to: { path: '^src/', pathNot: [only(['domain', 'ports']), '^src/$1/'] },
+    },
+    {
+      name: 'controllers-never-import-adapters',
+      severity: 'error',
+      from: { path: only(['controllers', 'kubelet-api']) },
+      to: { path: only(['aws', 'k8s', 'config']) },
+    },
+    {
+      name: 'only-composition-root-imports-app',
+      comment: 'app.ts is the composition root; only main.ts imports it.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/main\\.ts$' },
+      to: { path: '^src/app\\.ts$' },
+    },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '\\.test\\.ts$' },
+    tsPreCompilationDeps: true,
+    enhancedResolveOptions: {
+      extensions: ['.ts', '.js', '.json'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+    },
+  },
+};
