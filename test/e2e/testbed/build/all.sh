@@ -4,7 +4,7 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 set -a
-# shellcheck source=../versions.env
+# shellcheck source=SCRIPTDIR/../versions.env
 . "$HERE/../versions.env"
 set +a
 export ORCA_TESTBED_CACHE=${ORCA_TESTBED_CACHE:-$HOME/.cache/orca-testbed}

@@ -26,10 +26,13 @@ for m in $MODS; do
 done
 GODEBUG_DEFAULT=$(sed -n 's/^godebug default=\(go[0-9.]*\)$/\1/p' "$GOMOD")
 [ -z "$GODEBUG_DEFAULT" ] || go mod edit -godebug=default="$GODEBUG_DEFAULT"
-PKGS=""
-for b in $BINS; do PKGS="$PKGS k8s.io/kubernetes/cmd/$b"; done
-# shellcheck disable=SC2086
-go get "k8s.io/kubernetes@v$KV" $(for p in $PKGS; do printf '%s@v%s ' "$p" "$KV"; done) >/dev/null
+PKGS=()
+GETS=("k8s.io/kubernetes@v$KV")
+for b in $BINS; do
+  PKGS+=("k8s.io/kubernetes/cmd/$b")
+  GETS+=("k8s.io/kubernetes/cmd/$b@v$KV")
+done
+go get "${GETS[@]}" >/dev/null
 V=k8s.io/component-base/version
 C=k8s.io/client-go/pkg/version
 BUILD_DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
@@ -37,6 +40,5 @@ LDF="-s -w -X $V.gitVersion=v$KV -X $V.gitMajor=1 -X $V.gitMinor=$MINOR -X $V.gi
 LDF="$LDF -X $V.buildDate=$BUILD_DATE -X $C.gitVersion=v$KV -X $C.gitMajor=1 -X $C.gitMinor=$MINOR"
 LDF="$LDF -X $C.gitTreeState=clean -X $C.buildDate=$BUILD_DATE"
 start=$(date +%s)
-# shellcheck disable=SC2086
-go build -trimpath -tags selinux,notest -ldflags "$LDF" -o "$OUT/bin/" $PKGS
+go build -trimpath -tags selinux,notest -ldflags "$LDF" -o "$OUT/bin/" "${PKGS[@]}"
 echo "k8s $KV: built $BINS in $(( $(date +%s) - start ))s into $OUT/bin"
