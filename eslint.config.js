@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'node_modules/', '.dependency-cruiser.cjs', 'test/fixtures/depcheck/'] },
+  { ignores: ['dist/', 'coverage/', 'node_modules/', '.ci/', '.dependency-cruiser.cjs', 'test/fixtures/depcheck/'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
