@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { stopProcess } from './component.js';
 import { repoRoot } from './paths.js';
-import { startTestbed, type ComponentInfo } from './testbed.js';
+import { removeData, startTestbed, type ComponentInfo } from './testbed.js';
 
 const stateDir = join(repoRoot, '.testbed');
 const stateFile = join(stateDir, 'state.json');
@@ -41,6 +41,7 @@ async function down(): Promise<void> {
   const state = JSON.parse(readFileSync(stateFile, 'utf8')) as State;
   for (const c of [...state.components].reverse()) await stopProcess(c.pid);
   rmSync(stateFile);
+  removeData(state.dir);
   process.stdout.write(`test bed down; logs kept in ${join(state.dir, 'logs')}\n`);
 }
 

@@ -2,7 +2,7 @@
 // kube-scheduler, and moto (the AWS emulator) beside them. Every process it starts, it stops; a
 // failure of any component stops the rest and names the component and its log file.
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -141,6 +141,11 @@ async function startMoto(ctx: Ctx): Promise<void> {
   });
 }
 
+/** etcd's data (its WAL alone preallocates 64 MB) goes; certificates and logs stay for a post-mortem. */
+export function removeData(dir: string): void {
+  rmSync(join(dir, 'etcd-data'), { recursive: true, force: true });
+}
+
 async function stopAll(started: readonly RunningComponent[]): Promise<void> {
   for (const c of [...started].reverse()) await c.stop();
 }
@@ -161,7 +166,10 @@ function makeTestbed(ctx: Ctx, kubeconfig: string, grace: number): Testbed {
     nodeMonitorGracePeriodSeconds: grace,
     kubectl: (args) => runCommand(ctx.bins.kubectl, ['--kubeconfig', kubeconfig, ...args]),
     logTails: (lines = 30) => ctx.started.map((c) => `--- ${c.name} (${c.logFile})${tailOf(c.logFile, lines)}`).join('\n'),
-    stop: () => stopAll(ctx.started),
+    stop: async () => {
+      await stopAll(ctx.started);
+      removeData(ctx.dir);
+    },
   };
 }
 
@@ -183,6 +191,7 @@ export async function startTestbed(opts: TestbedOptions = {}): Promise<Testbed> 
     .find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed !== undefined) {
     await stopAll(ctx.started);
+    removeData(dir);
     throw failed.reason;
   }
   return makeTestbed(ctx, kubeconfig, grace);
