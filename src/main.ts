@@ -1,57 +1,97 @@
 #!/usr/bin/env node
 // The entry point and the only reader of process.env and argv: parse flags, load the config file,
 // build the app, run it until SIGTERM/SIGINT. Exit codes: 0 stopped cleanly, 1 failed, 2 bad config.
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { networkInterfaces } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
 import { buildApp } from './app.js';
+import type { Config } from './config/schema.js';
 import { parseConfig } from './config/load.js';
-import { createLogger } from './observability/logger.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { noProvider } from './provider/no-provider.js';
+import type { Provider } from './provider/provider.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
 interface Flags {
   readonly config: string;
+  readonly kubeconfig?: string;
   readonly nodeName?: string;
   readonly logLevel?: string;
 }
 
-function readConfigText(file: string): string | undefined {
+export interface CliIo {
+  readonly argv: readonly string[];
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly stderr: (text: string) => void;
+  /** Aborts on SIGTERM/SIGINT. */
+  readonly signal: AbortSignal;
+  /** Which provider runs pods; the shipped CLI has none wired in yet (see docs/configuration.md). */
+  readonly provider?: (deps: { readonly config: Config; readonly log: Logger }) => Provider;
+}
+
+function readConfigText(file: string, io: CliIo): string | undefined {
   try {
     return readFileSync(file, 'utf8');
   } catch (e) {
-    process.stderr.write(`orca: cannot read config file ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}\n`);
+    io.stderr(`orca: cannot read config file ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}\n`);
     return undefined;
   }
 }
 
-async function main(flags: Flags): Promise<number> {
-  const text = readConfigText(flags.config);
+/** POD_IP when ORCA runs in a pod; else the first non-internal IPv4 address; else loopback. */
+function defaultInternalIP(env: CliIo['env']): string {
+  if (env.POD_IP !== undefined && env.POD_IP !== '') return env.POD_IP;
+  const addrs = Object.values(networkInterfaces()).flat();
+  return addrs.find((a) => a !== undefined && a.family === 'IPv4' && !a.internal)?.address ?? '127.0.0.1';
+}
+
+async function start(flags: Flags, io: CliIo): Promise<number> {
+  const text = readConfigText(flags.config, io);
   if (text === undefined) return 2;
   const parsed = parseConfig(text, { nodeName: flags.nodeName, logLevel: flags.logLevel });
   if (!parsed.ok) {
-    process.stderr.write(`orca: ${flags.config}: ${parsed.error.message}\n`);
+    io.stderr(`orca: ${flags.config}: ${parsed.error.message}\n`);
     return 2;
   }
   const config = parsed.value;
   const log = createLogger(config.logging.level);
-  const stop = new AbortController();
-  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => { stop.abort(sig); });
-  await buildApp({ config, log, version }).run(stop.signal);
+  const provider = io.provider?.({ config, log }) ?? noProvider;
+  const kubeconfig = flags.kubeconfig ?? (io.env.KUBECONFIG === '' ? undefined : io.env.KUBECONFIG);
+  await buildApp({ config, log, version, kubeconfig, defaultInternalIP: defaultInternalIP(io.env), provider }).run(io.signal);
   return 0;
 }
 
-const program = new Command('orca')
-  .description('ORCA: a virtual kubelet that runs Kubernetes pods on AWS EC2 accelerated instances')
-  .version(version)
-  .option('-c, --config <file>', 'configuration file (YAML)', 'config.yaml')
-  .option('--node-name <name>', 'virtual node name (overrides node.name)')
-  .option('--log-level <level>', 'log level (overrides logging.level)')
-  .action(async (flags: Flags) => {
-    process.exitCode = await main(flags);
-  });
+/** Parses `io.argv` and runs ORCA until `io.signal` aborts; resolves with the exit code. */
+export async function runCli(io: CliIo): Promise<number> {
+  let code = 0;
+  const program = new Command('orca')
+    .description('ORCA: a virtual kubelet that runs Kubernetes pods on AWS EC2 accelerated instances')
+    .version(version)
+    .option('-c, --config <file>', 'configuration file (YAML)', 'config.yaml')
+    .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)')
+    .option('--node-name <name>', 'virtual node name (overrides node.name)')
+    .option('--log-level <level>', 'log level (overrides logging.level)')
+    .action(async (flags: Flags) => {
+      code = await start(flags, io);
+    });
+  await program.parseAsync([...io.argv]);
+  return code;
+}
 
-program.parseAsync(process.argv).catch((e: unknown) => {
-  process.stderr.write(`orca: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
-  process.exitCode = 1;
-});
+/** Runs the CLI in this process with its signals, argv and environment. */
+export function main(provider?: CliIo['provider']): void {
+  const stop = new AbortController();
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => { stop.abort(sig); });
+  runCli({ argv: process.argv, env: process.env, stderr: (t) => process.stderr.write(t), signal: stop.signal, ...(provider === undefined ? {} : { provider }) })
+    .then((code) => { process.exitCode = code; })
+    .catch((e: unknown) => {
+      process.stderr.write(`orca: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+      process.exitCode = 1;
+    });
+}
+
+const entry = process.argv[1];
+if (entry !== undefined && import.meta.url === pathToFileURL(realpathSync(entry)).href) main();

@@ -25,6 +25,10 @@ const Node = z.strictObject({
   labels: z.record(z.string(), z.string()).default({}),
   /** Extra taints, added to `virtual-kubelet.io/provider=aws:NoSchedule`. */
   taints: z.array(Taint).default([]),
+  /** The node's InternalIP: the address the apiserver reaches ORCA's kubelet API on. */
+  internalIP: z.union([z.ipv4(), z.ipv6()]).optional(),
+  /** Port of ORCA's kubelet API (daemonEndpoints.kubeletEndpoint.Port). */
+  kubeletPort: z.int().min(1).max(65535).default(10250),
   /** Capacity the node advertises to the scheduler. */
   capacity: z.strictObject({
     cpu: quantity.default('10000'),

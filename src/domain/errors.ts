@@ -15,5 +15,26 @@ export class ConfigError extends OrcaError {
   }
 }
 
+/**
+ * The provider can never run this pod as specified (bad annotation, unsupported volume, no such
+ * instance type …). `reason` is the pod status reason and Event reason, in UpperCamelCase.
+ */
+export class PodRejectedError extends OrcaError {
+  readonly code = 'ORCA_ERR_POD_REJECTED';
+  constructor(readonly reason: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'PodRejectedError';
+  }
+}
+
+/** A provider call kept failing for a pod; ORCA gave up and failed the pod. */
+export class ProviderFailedError extends OrcaError {
+  readonly code = 'ORCA_ERR_PROVIDER_FAILED';
+  constructor(readonly attempts: number, options?: ErrorOptions) {
+    super(`the provider failed ${attempts} times`, options);
+    this.name = 'ProviderFailedError';
+  }
+}
+
 /** Every code ORCA defines, for the documentation check. */
-export const errorCodes = ['ORCA_ERR_CONFIG'] as const;
+export const errorCodes = ['ORCA_ERR_CONFIG', 'ORCA_ERR_POD_REJECTED', 'ORCA_ERR_PROVIDER_FAILED'] as const;

@@ -1,8 +1,22 @@
 // ORCA runs in e2e as a user runs it: the built CLI with a config file, in its own process.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { freePort } from './testbed/ports.js';
 import { startOrca } from './orca-process.js';
-import { awsClientConfig, waitFor } from './fixture.js';
+import { kubeConfig, testbed, waitFor } from './fixture.js';
+
+/** A kubeconfig whose apiserver refuses connections: nothing listens on port 1 of loopback. */
+function writeUnreachableKubeconfig(): string {
+  const file = join(testbed().dir, 'unreachable.kubeconfig');
+  writeFileSync(file, [
+    'apiVersion: v1', 'kind: Config', 'current-context: x',
+    'clusters: [{name: x, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]',
+    'users: [{name: x, user: {token: not-a-secret}}]', 'contexts: [{name: x, context: {cluster: x, user: x}}]',
+  ].join('\n'));
+  return file;
+}
 
 async function get(port: number, path: string): Promise<{ status: number; body: string }> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`);
@@ -10,28 +24,62 @@ async function get(port: number, path: string): Promise<{ status: number; body: 
 }
 
 describe('the orca CLI', () => {
-  it('starts from a config file, serves its ops port, and stops cleanly on SIGTERM', async () => {
+  it('registers its node with a Lease, reports ready, and marks the node NotReady when stopped', async () => {
     const port = await freePort();
+    const name = 'orca-cli';
     const orca = startOrca({
-      aws: { region: 'us-east-1', endpoint: awsClientConfig().endpoint },
-      node: { name: 'orca-e2e' },
+      aws: { region: 'us-east-1' },
+      node: { name, internalIP: '127.0.0.1', capacity: { 'nvidia.com/gpu': 16, 'aws.amazon.com/neuron': 4 }, taints: [{ key: 'research.example/gpu', effect: 'NoSchedule' }] },
       ops: { port, host: '127.0.0.1' },
-    });
+    }, { args: ['--kubeconfig', testbed().kubeconfig] });
+    const core = kubeConfig().makeApiClient(CoreV1Api);
     try {
-      await waitFor('orca to log that it started', () =>
-        Promise.resolve(orca.logLines().find((l) => l.msg === 'orca started')), 20_000, 100);
-      expect((await get(port, '/healthz')).status).toBe(200);
-      const ready = await get(port, '/readyz');
-      expect(ready.status).toBe(503);
-      expect(JSON.parse(ready.body)).toMatchObject({ status: 'not_ready', reasons: ['virtual node not registered'] });
+      await waitFor('/readyz to answer 200', async () => ((await get(port, '/readyz')).status === 200 ? true : undefined), 30_000, 250);
+      // The node-lifecycle controller lifts its not-ready taint once it has seen the node Ready.
+      const node = await waitFor('the not-ready taint to be lifted', async () => {
+        const n = await core.readNode({ name });
+        return n.spec?.taints?.some((t) => t.key.startsWith('node.kubernetes.io/')) === true ? undefined : n;
+      }, 30_000, 500);
+      expect(node.metadata?.labels).toMatchObject({
+        type: 'virtual-kubelet', 'kubernetes.io/role': 'agent', 'kubernetes.io/os': 'linux', 'orca.research/provider': 'aws',
+      });
+      expect(node.spec?.taints?.map((t) => `${t.key}=${t.value ?? ''}:${t.effect}`)).toEqual([
+        'virtual-kubelet.io/provider=aws:NoSchedule', 'research.example/gpu=:NoSchedule',
+      ]);
+      expect(node.status?.capacity).toMatchObject({ 'nvidia.com/gpu': '16', 'aws.amazon.com/neuron': '4', pods: '1k' });
+      expect(node.status?.addresses).toEqual([{ type: 'InternalIP', address: '127.0.0.1' }]);
+      expect(node.status?.daemonEndpoints?.kubeletEndpoint?.Port).toBe(10250);
+      expect(node.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True', reason: 'KubeletReady' });
+      const lease = await kubeConfig().makeApiClient(CoordinationV1Api).readNamespacedLease({ name, namespace: 'kube-node-lease' });
+      expect(lease.spec?.holderIdentity).toBe(name);
+      expect(lease.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'Node', name, uid: node.metadata?.uid });
       const metrics = await get(port, '/metrics');
       expect(metrics.body).toMatch(/^orca_build_info\{version="\d+\.\d+\.\d+",nodejs="v\d+/m);
-      expect(metrics.body).toMatch(/^orca_ready 0$/m);
+      expect(metrics.body).toMatch(/^orca_ready 1$/m);
     } finally {
       expect(await orca.stop('SIGTERM')).toBe(0);
     }
-    expect(orca.logLines().map((l) => l.msg)).toEqual(expect.arrayContaining(['orca started', 'orca stopping', 'orca stopped']));
-    expect(orca.logLines().find((l) => l.msg === 'orca started')).toMatchObject({ node: 'orca-e2e', region: 'us-east-1' });
+    const ready = (await core.readNode({ name })).status?.conditions?.find((c) => c.type === 'Ready');
+    expect(ready).toMatchObject({ status: 'False', reason: 'KubeletNotReady', message: 'orca is shutting down' });
+    expect(orca.logLines().map((l) => l.msg)).toEqual(expect.arrayContaining(['orca started', 'node registered', 'orca ready', 'orca stopped']));
+    await core.deleteNode({ name });
+  });
+
+  it('reports why it is not ready while it cannot reach the apiserver', async () => {
+    const port = await freePort();
+    const orca = startOrca({ aws: { region: 'us-east-1' }, node: { name: 'orca-unreachable' }, ops: { port, host: '127.0.0.1' } },
+      { args: ['--kubeconfig', writeUnreachableKubeconfig()] });
+    try {
+      await waitFor('orca to start', () => Promise.resolve(orca.logLines().find((l) => l.msg === 'orca started')), 20_000, 100);
+      expect((await get(port, '/healthz')).status).toBe(200);
+      const ready = await get(port, '/readyz');
+      expect(ready.status).toBe(503);
+      expect(JSON.parse(ready.body)).toMatchObject({ status: 'not_ready', reasons: ['virtual node not registered', 'pod informer not synced'] });
+      await waitFor('a logged registration failure', () =>
+        Promise.resolve(orca.logLines().find((l) => l.msg === 'node registration failed; retrying')), 20_000, 200);
+    } finally {
+      expect(await orca.stop('SIGTERM')).toBe(0);
+    }
   });
 
   it('refuses a bad config file with every problem listed and exit code 2, and starts nothing', async () => {
@@ -50,7 +98,7 @@ describe('the orca CLI', () => {
   });
 
   it('names a missing config file instead of starting with defaults', async () => {
-    const orca = startOrca('unused', ['--config', '/nonexistent/orca.yaml']);
+    const orca = startOrca('unused', { args: ['--config', '/nonexistent/orca.yaml'] });
     expect(await orca.exited).toBe(2);
     expect(orca.stderr()).toContain('cannot read config file /nonexistent/orca.yaml: ENOENT');
   });

@@ -26,10 +26,20 @@ export function writeConfig(config: unknown): string {
   return file;
 }
 
-export function startOrca(config: unknown, extraArgs: readonly string[] = []): OrcaProcess {
+export interface OrcaOptions {
+  readonly args?: readonly string[];
+  /** Run with the test provider (test/provider/) keeping its state in this file, instead of dist/main.js. */
+  readonly testProviderState?: string;
+}
+
+export function startOrca(config: unknown, opts: OrcaOptions = {}): OrcaProcess {
   const configFile = writeConfig(config);
-  const child = spawn(process.execPath, [join(repoRoot, 'dist', 'main.js'), '--config', configFile, ...extraArgs], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const entry = opts.testProviderState === undefined
+    ? [join(repoRoot, 'dist', 'main.js')]
+    : ['--import', 'tsx', join(repoRoot, 'test', 'e2e', 'orca-test-main.ts')];
+  const env = opts.testProviderState === undefined ? process.env : { ...process.env, ORCA_TEST_PROVIDER_STATE: opts.testProviderState };
+  const child = spawn(process.execPath, [...entry, '--config', configFile, ...(opts.args ?? [])], {
+    stdio: ['ignore', 'pipe', 'pipe'], cwd: repoRoot, env,
   });
   let out = '';
   let errText = '';

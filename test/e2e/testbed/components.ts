@@ -41,6 +41,11 @@ export function apiserverArgs(dir: string, ports: Ports, pki: Pki): string[] {
     `--kubelet-client-certificate=${pki.kubeletClientCert}`, `--kubelet-client-key=${pki.kubeletClientKey}`,
     `--kubelet-certificate-authority=${pki.caCert}`,
     '--kubelet-preferred-address-types=InternalIP',
+    // The front-proxy pair, as kubeadm sets it: controller-manager and scheduler read it for delegated auth.
+    `--requestheader-client-ca-file=${pki.frontProxyCaCert}`, '--requestheader-allowed-names=front-proxy-client',
+    '--requestheader-username-headers=X-Remote-User', '--requestheader-group-headers=X-Remote-Group',
+    '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+    `--proxy-client-cert-file=${pki.frontProxyClientCert}`, `--proxy-client-key-file=${pki.frontProxyClientKey}`,
     // The `kubernetes` Service cannot point at a loopback address; nothing in the bed needs it.
     '--endpoint-reconciler-type=none',
     '--profiling=false', '--v=1',

@@ -20,6 +20,15 @@ export interface Pki {
   readonly orcaServingKey: string;
   readonly saKey: string;
   readonly saPub: string;
+  /** The aggregation layer's CA and client (kubeadm's front-proxy pair). */
+  readonly frontProxyCaCert: string;
+  readonly frontProxyClientCert: string;
+  readonly frontProxyClientKey: string;
+}
+
+function selfSignedCa(dir: string, name: string, cn: string): void {
+  newKey(dir, name);
+  openssl(['req', '-x509', '-new', '-key', `${name}.key`, '-out', `${name}.crt`, '-days', '7', '-subj', `/CN=${cn}`], dir);
 }
 
 function openssl(args: readonly string[], cwd: string): void {
@@ -35,12 +44,14 @@ function newKey(cwd: string, name: string): void {
   openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', `${name}.key`], cwd);
 }
 
-function signed(cwd: string, name: string, subject: string, extensions: string): void {
+interface CertRequest { readonly name: string; readonly subject: string; readonly extensions: string; readonly ca?: string }
+
+function signed(cwd: string, { name, subject, extensions, ca = 'ca' }: CertRequest): void {
   newKey(cwd, name);
   openssl(['req', '-new', '-key', `${name}.key`, '-out', `${name}.csr`, '-subj', subject], cwd);
   writeFileSync(join(cwd, `${name}.ext`), extensions);
   openssl(
-    ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
+    ['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial',
       '-days', '7', '-out', `${name}.crt`, '-extfile', `${name}.ext`],
     cwd,
   );
@@ -51,12 +62,13 @@ const apiserverSans = `${serverSans},IP:10.0.0.1,DNS:kubernetes,DNS:kubernetes.d
 
 export function makePki(dir: string): Pki {
   mkdirSync(dir, { recursive: true });
-  newKey(dir, 'ca');
-  openssl(['req', '-x509', '-new', '-key', 'ca.key', '-out', 'ca.crt', '-days', '7', '-subj', '/CN=orca-testbed-ca'], dir);
-  signed(dir, 'apiserver', '/CN=kube-apiserver', `subjectAltName=${apiserverSans}\nextendedKeyUsage=serverAuth\n`);
-  signed(dir, 'admin', '/O=system:masters/CN=testbed-admin', 'extendedKeyUsage=clientAuth\n');
-  signed(dir, 'kubelet-client', '/O=system:masters/CN=kube-apiserver-kubelet-client', 'extendedKeyUsage=clientAuth\n');
-  signed(dir, 'orca-serving', '/CN=orca-node', `subjectAltName=${serverSans}\nextendedKeyUsage=serverAuth\n`);
+  selfSignedCa(dir, 'ca', 'orca-testbed-ca');
+  selfSignedCa(dir, 'front-proxy-ca', 'orca-testbed-front-proxy-ca');
+  signed(dir, { name: 'front-proxy-client', subject: '/CN=front-proxy-client', extensions: 'extendedKeyUsage=clientAuth\n', ca: 'front-proxy-ca' });
+  signed(dir, { name: 'apiserver', subject: '/CN=kube-apiserver', extensions: `subjectAltName=${apiserverSans}\nextendedKeyUsage=serverAuth\n` });
+  signed(dir, { name: 'admin', subject: '/O=system:masters/CN=testbed-admin', extensions: 'extendedKeyUsage=clientAuth\n' });
+  signed(dir, { name: 'kubelet-client', subject: '/O=system:masters/CN=kube-apiserver-kubelet-client', extensions: 'extendedKeyUsage=clientAuth\n' });
+  signed(dir, { name: 'orca-serving', subject: '/CN=orca-node', extensions: `subjectAltName=${serverSans}\nextendedKeyUsage=serverAuth\n` });
   newKey(dir, 'sa');
   openssl(['pkey', '-in', 'sa.key', '-pubout', '-out', 'sa.pub'], dir);
   const p = (f: string): string => join(dir, f);
@@ -68,5 +80,7 @@ export function makePki(dir: string): Pki {
     kubeletClientCert: p('kubelet-client.crt'), kubeletClientKey: p('kubelet-client.key'),
     orcaServingCert: p('orca-serving.crt'), orcaServingKey: p('orca-serving.key'),
     saKey: p('sa.key'), saPub: p('sa.pub'),
+    frontProxyCaCert: p('front-proxy-ca.crt'),
+    frontProxyClientCert: p('front-proxy-client.crt'), frontProxyClientKey: p('front-proxy-client.key'),
   };
 }

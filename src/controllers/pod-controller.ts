@@ -1,0 +1,220 @@
+// Drives every pod bound to the virtual node through its life with a kubelet's semantics: create in
+// the provider, post status only when it changed, graceful deletion (provider delete, terminal
+// status, then the final DELETE with grace 0 and a UID precondition), start-up clean-up of pods the
+// API no longer has. One keyed, level-triggered queue: every trigger enqueues a key; the reconcile
+// re-reads the pod and the provider.
+import { PodRejectedError } from '../domain/errors.js';
+import { isTerminalPhase, refOf, type Pod, type PodKey, type PodRef } from '../domain/pod.js';
+import { clearedFields, kubeletStatus, kubeTime, statusDiffers, type ReportedStatus } from '../domain/pod-status.js';
+import type { Clock } from '../ports/clock.js';
+import type { EventRecorder, PodSource, PodWriter } from '../ports/kube.js';
+import type { Provider } from '../provider/provider.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { done, requeueAfter, WorkQueue, type Outcome } from './work-queue.js';
+
+export interface PodControllerDeps {
+  readonly pods: PodSource;
+  readonly writer: PodWriter;
+  readonly events: EventRecorder;
+  readonly provider: Provider;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  /** The node's InternalIP, posted as every pod's hostIP. */
+  readonly hostIP: string;
+  readonly workers?: number;
+  /** Transient provider failures tolerated per pod before it is failed (default 5). */
+  readonly maxProviderAttempts?: number;
+  /** Every pod is reconciled at least this often (default 60 s). */
+  readonly resyncMs?: number;
+}
+
+export class PodController {
+  readonly #d: PodControllerDeps;
+  readonly #log: Logger;
+  readonly #queue = new WorkQueue<PodKey>({ baseDelayMs: 1000, maxDelayMs: 60_000 });
+  readonly #uids = new Map<PodKey, string>();
+  readonly #deleteSent = new Set<string>();
+  readonly #lastWritten = new Map<PodKey, NonNullable<Pod['status']>>();
+  #signal: AbortSignal = new AbortController().signal;
+
+  constructor(deps: PodControllerDeps) {
+    this.#d = deps;
+    this.#log = deps.log.child({ component: 'pods' });
+    deps.pods.onChange((key) => { this.#queue.add(key); });
+    deps.provider.onStatusChange((key) => { this.#queue.add(key); });
+  }
+
+  async #writeStatus(pod: Pod, reported: ReportedStatus): Promise<void> {
+    const key = refOf(pod).key;
+    const desired = kubeletStatus(pod, reported, this.#d.hostIP, kubeTime(this.#d.clock.now()));
+    const last = this.#lastWritten.get(key);
+    if (!statusDiffers(pod.status, desired) || (last !== undefined && !statusDiffers(last, desired))) return;
+    await this.#d.writer.patchStatus(refOf(pod), desired, clearedFields(pod.status, desired));
+    this.#lastWritten.set(key, desired);
+    this.#d.metrics.podStatusWrites.inc();
+  }
+
+  async #fail(pod: Pod, reason: string, message: string): Promise<Outcome> {
+    this.#d.events.podEvent(pod, 'Warning', reason, message);
+    await this.#writeStatus(pod, { phase: 'Failed', reason, message });
+    return done;
+  }
+
+  async #providerError(pod: Pod, err: unknown): Promise<Outcome> {
+    const key = refOf(pod).key;
+    const message = err instanceof Error ? err.message : String(err);
+    if (err instanceof PodRejectedError) return this.#fail(pod, err.reason, message);
+    const max = this.#d.maxProviderAttempts ?? 5;
+    const attempt = this.#queue.failures(key) + 1;
+    this.#log.warn({ pod: key, err, attempt }, 'provider failed to create the pod');
+    if (attempt >= max) {
+      this.#queue.forget(key);
+      return this.#fail(pod, 'ProviderFailed', `gave up after ${attempt} attempts: ${message}`);
+    }
+    this.#d.events.podEvent(pod, 'Warning', 'ProviderFailed', `attempt ${attempt} of ${max}: ${message}`);
+    await this.#writeStatus(pod, { phase: 'Pending', reason: 'ProviderFailed', message });
+    this.#queue.retry(key);
+    return done;
+  }
+
+  async #create(pod: Pod): Promise<Outcome> {
+    const ref = refOf(pod);
+    try {
+      await this.#d.provider.createPod(pod, this.#signal);
+    } catch (err) {
+      return this.#providerError(pod, err);
+    }
+    this.#queue.forget(ref.key);
+    this.#log.info({ pod: ref.key, uid: ref.uid }, 'pod created in the provider');
+    const reported = await this.#d.provider.getPodStatus(ref, this.#signal);
+    if (reported !== undefined) await this.#writeStatus(pod, reported);
+    return done;
+  }
+
+  /** A pod that had started but that the provider no longer knows (lost instance, provider reset). */
+  #wasStarted(pod: Pod): boolean {
+    return pod.status?.phase === 'Running' || (pod.status?.containerStatuses ?? []).some((c) => c.state?.waiting === undefined);
+  }
+
+  async #deleting(pod: Pod, ref: PodRef): Promise<Outcome> {
+    if (isTerminalPhase(pod.status?.phase)) return this.#finalDelete(ref);
+    const reported = await this.#d.provider.getPodStatus(ref, this.#signal);
+    if (reported === undefined) return this.#finalDelete(ref);
+    if (!this.#deleteSent.has(ref.uid)) {
+      await this.#d.provider.deletePod(ref, this.#signal);
+      this.#deleteSent.add(ref.uid);
+      this.#d.events.podEvent(pod, 'Normal', 'Killing', 'Stopping the pod in the provider');
+    }
+    if (isTerminalPhase(reported.phase)) {
+      await this.#writeStatus(pod, reported);
+      return this.#finalDelete(ref);
+    }
+    const left = Date.parse(pod.metadata.deletionTimestamp ?? '') - this.#d.clock.now().getTime();
+    if (left > 0) return requeueAfter(Math.min(left, 1000));
+    this.#log.warn({ pod: ref.key }, 'pod still running after its grace period; deleting it from the API');
+    await this.#fail(pod, 'DeletionGracePeriodExpired', 'The provider did not stop the pod within its termination grace period');
+    return this.#finalDelete(ref);
+  }
+
+  async #finalDelete(ref: PodRef): Promise<Outcome> {
+    await this.#d.writer.deleteNow(ref);
+    this.#log.info({ pod: ref.key, uid: ref.uid }, 'pod deleted');
+    return done;
+  }
+
+  /** The pod object is gone from the API: make sure the provider lets go of it too. */
+  async #gone(key: PodKey): Promise<Outcome> {
+    const uid = this.#uids.get(key);
+    this.#uids.delete(key);
+    this.#lastWritten.delete(key);
+    if (uid === undefined) return done;
+    this.#deleteSent.delete(uid);
+    await this.#d.provider.deletePod({ key, uid }, this.#signal);
+    return done;
+  }
+
+  async #reconcile(key: PodKey): Promise<Outcome> {
+    const pod = this.#d.pods.get(key);
+    if (pod === undefined) return this.#gone(key);
+    const ref = refOf(pod);
+    this.#uids.set(key, ref.uid);
+    if (pod.metadata.deletionTimestamp !== undefined) return this.#deleting(pod, ref);
+    if (isTerminalPhase(pod.status?.phase)) return done;
+    const reported = await this.#d.provider.getPodStatus(ref, this.#signal);
+    if (reported !== undefined) {
+      await this.#writeStatus(pod, reported);
+      return done;
+    }
+    if (this.#wasStarted(pod)) {
+      return this.#fail(pod, 'ProviderLost', 'The provider no longer has this pod; it may have been stopped outside ORCA');
+    }
+    return this.#create(pod);
+  }
+
+  async #timedReconcile(key: PodKey): Promise<Outcome> {
+    const end = this.#d.metrics.reconcileSeconds.startTimer();
+    try {
+      const outcome = await this.#reconcile(key);
+      end({ outcome: 'ok' });
+      return outcome;
+    } catch (err) {
+      end({ outcome: 'error' });
+      throw err;
+    } finally {
+      this.#d.metrics.queueDepth.set(this.#queue.depth);
+    }
+  }
+
+  #onError(key: PodKey, err: unknown): void {
+    this.#d.metrics.apiErrors.inc({ operation: 'pod-reconcile' });
+    const attempt = this.#queue.retry(key);
+    this.#log.warn({ pod: key, err, attempt }, 'pod reconcile failed; retrying');
+  }
+
+  /** Provider pods whose pod object no longer exists (deleted while ORCA was down) are deleted. */
+  async #cleanUpDangling(): Promise<void> {
+    const inApi = new Set(this.#d.pods.list().map((p) => p.metadata.uid));
+    for (const p of await this.#d.provider.listPods(this.#signal)) {
+      if (inApi.has(p.ref.uid)) continue;
+      this.#log.info({ pod: p.ref.key, uid: p.ref.uid }, 'deleting a provider pod that the API no longer has');
+      await this.#d.provider.deletePod(p.ref, this.#signal);
+    }
+  }
+
+  #countPhases(): void {
+    const counts = new Map<string, number>([['Pending', 0], ['Running', 0], ['Succeeded', 0], ['Failed', 0]]);
+    for (const p of this.#d.pods.list()) {
+      const phase = p.status?.phase ?? 'Pending';
+      counts.set(phase, (counts.get(phase) ?? 0) + 1);
+    }
+    for (const [phase, n] of counts) this.#d.metrics.podsByPhase.set({ phase }, n);
+  }
+
+  async #resyncLoop(signal: AbortSignal): Promise<void> {
+    const every = this.#d.resyncMs ?? 60_000;
+    while (!signal.aborted) {
+      await this.#d.clock.sleep(every, signal).catch(() => undefined);
+      for (const p of this.#d.pods.list()) if (!isTerminalPhase(p.status?.phase)) this.#queue.add(refOf(p).key);
+      this.#countPhases();
+    }
+  }
+
+  /** Waits for the pod cache, cleans up, then reconciles until `signal` aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    this.#signal = signal;
+    const aborted = new Promise<void>((resolveAbort) => { signal.addEventListener('abort', () => { resolveAbort(); }, { once: true }); });
+    await Promise.race([this.#d.pods.synced, aborted]);
+    if (signal.aborted) return;
+    await this.#cleanUpDangling().catch((err: unknown) => {
+      this.#log.warn({ err }, 'start-up clean-up of provider pods failed');
+    });
+    for (const p of this.#d.pods.list()) this.#queue.add(refOf(p).key);
+    this.#countPhases();
+    await Promise.all([
+      this.#queue.run(this.#d.workers ?? 16, (k) => this.#timedReconcile(k), (k, e) => { this.#onError(k, e); }, signal),
+      this.#resyncLoop(signal),
+    ]);
+  }
+}

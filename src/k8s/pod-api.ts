@@ -1,0 +1,69 @@
+// PodWriter and EventRecorder over client-node. Status writes are strategic-merge patches of
+// pods/<name>/status carrying metadata.uid, so a write can never land on a pod of the same name
+// created later; a pod that is gone (404) or was replaced (409) is not an error for the caller.
+import { randomBytes } from 'node:crypto';
+import { CoreV1Api, PatchStrategy, setHeaderOptions, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
+import type { Pod, PodRef } from '../domain/pod.js';
+import type { EventRecorder, PodWriter } from '../ports/kube.js';
+import type { Logger } from '../observability/logger.js';
+import { KubeApiError, statusOf } from './client.js';
+
+const smp = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
+
+function split(ref: PodRef): { namespace: string; name: string } {
+  const [namespace = '', name = ''] = ref.key.split('/');
+  return { namespace, name };
+}
+
+const gone = (e: unknown): boolean => statusOf(e) === 404 || statusOf(e) === 409;
+
+export function createPodWriter(kc: KubeConfig): PodWriter {
+  const core = kc.makeApiClient(CoreV1Api);
+  return {
+    async patchStatus(ref, status, clear) {
+      const body = { metadata: { uid: ref.uid }, status: { ...status, ...Object.fromEntries(clear.map((k) => [k, null])) } };
+      try {
+        await core.patchNamespacedPodStatus({ ...split(ref), body }, smp);
+      } catch (e) {
+        if (!gone(e)) throw new KubeApiError('patch pod status', statusOf(e), e);
+      }
+    },
+    async deleteNow(ref) {
+      try {
+        await core.deleteNamespacedPod({ ...split(ref), gracePeriodSeconds: 0, body: { gracePeriodSeconds: 0, preconditions: { uid: ref.uid } } });
+      } catch (e) {
+        if (!gone(e)) throw new KubeApiError('delete pod', statusOf(e), e);
+      }
+    },
+  };
+}
+
+export interface EventRecorderDeps {
+  readonly kc: KubeConfig;
+  readonly nodeName: string;
+  readonly log: Logger;
+  readonly now: () => Date;
+}
+
+/** core/v1 Events, as a kubelet records them (source component `orca`, host = the node). */
+export function createEventRecorder(deps: EventRecorderDeps): EventRecorder {
+  const core = deps.kc.makeApiClient(CoreV1Api);
+  const log = deps.log.child({ component: 'events' });
+  return {
+    podEvent(pod: Pod, type, reason, message) {
+      const { namespace, name, uid } = pod.metadata;
+      const now = deps.now();
+      const body: CoreV1Event = {
+        metadata: { name: `${name}.${randomBytes(8).toString('hex')}`, namespace },
+        involvedObject: { kind: 'Pod', apiVersion: 'v1', namespace, name, uid },
+        type, reason, message: message.slice(0, 1024),
+        source: { component: 'orca', host: deps.nodeName },
+        reportingComponent: 'orca', reportingInstance: deps.nodeName,
+        firstTimestamp: now, lastTimestamp: now, count: 1,
+      };
+      core.createNamespacedEvent({ namespace, body }).catch((e: unknown) => {
+        log.warn({ pod: `${namespace}/${name}`, reason, status: statusOf(e) }, 'could not record event');
+      });
+    },
+  };
+}

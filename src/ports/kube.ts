@@ -1,0 +1,46 @@
+// The narrow view of the Kubernetes API that ORCA's controllers need, in ORCA's own types.
+// Implemented in k8s/ over @kubernetes/client-node; faked in unit tests.
+import type { NodeManifest, NodeStatus } from '../domain/node.js';
+import type { Pod, PodKey, PodRef, PodStatus } from '../domain/pod.js';
+
+export interface NodeApi {
+  /** The node's current labels, taints and status; undefined when it does not exist. */
+  get(name: string): Promise<(NodeManifest & { readonly uid: string }) | undefined>;
+  /** Creates the node with its status; returns its UID. */
+  create(node: NodeManifest): Promise<string>;
+  /** Strategic-merge patch of labels and taints (ORCA's own; others' survive). */
+  patchMeta(node: NodeManifest): Promise<void>;
+  /** Strategic-merge patch of nodes/<name>/status (conditions merge by type). */
+  patchStatus(name: string, status: NodeStatus): Promise<void>;
+}
+
+export interface LeaseApi {
+  /** Creates or renews the node's Lease in kube-node-lease, owned by the node. */
+  renew(nodeName: string, nodeUid: string, durationSeconds: number, now: Date): Promise<void>;
+}
+
+export interface PodWriter {
+  /** Strategic-merge patch of pods/<name>/status with a UID precondition; `clear` fields become null. */
+  patchStatus(ref: PodRef, status: PodStatus, clear: readonly string[]): Promise<void>;
+  /** The final DELETE: grace 0 and a UID precondition. Resolves when the pod is already gone. */
+  deleteNow(ref: PodRef): Promise<void>;
+}
+
+export type EventType = 'Normal' | 'Warning';
+
+export interface EventRecorder {
+  /** Records a core/v1 Event on the pod; never throws (a lost event must not fail the caller). */
+  podEvent(pod: Pod, type: EventType, reason: string, message: string): void;
+}
+
+/** The pods bound to this node, as a watched cache. */
+export interface PodSource {
+  get(key: PodKey): Pod | undefined;
+  list(): readonly Pod[];
+  /** Called with the key of every pod added, changed or removed. */
+  onChange(handler: (key: PodKey) => void): void;
+  /** Watches until `signal` aborts, restarting the watch after any error. */
+  run(signal: AbortSignal): Promise<void>;
+  /** Resolves once the first list has been loaded. */
+  readonly synced: Promise<void>;
+}
