@@ -16,6 +16,7 @@ export interface PodOptions {
   readonly restartPolicy?: 'Always' | 'OnFailure' | 'Never';
   readonly grace?: number;
   readonly nodeName?: string;
+  readonly nodeSelector?: Record<string, string>;
 }
 
 export function burstPod(name: string, o: PodOptions = {}): V1Pod {
@@ -26,6 +27,7 @@ export function burstPod(name: string, o: PodOptions = {}): V1Pod {
       ...(o.grace === undefined ? {} : { terminationGracePeriodSeconds: o.grace }),
       ...(o.nodeName === undefined ? {} : { nodeName: o.nodeName }),
       tolerations: [{ key: 'virtual-kubelet.io/provider', operator: 'Exists', effect: 'NoSchedule' }],
+      ...(o.nodeSelector === undefined ? {} : { nodeSelector: o.nodeSelector }),
       containers: [{
         name: 'main', image: 'nvcr.io/nvidia/pytorch:25.01-py3', command: ['python', 'train.py'],
         resources: o.gpus === undefined ? {} : { limits: { 'nvidia.com/gpu': String(o.gpus) } },
@@ -38,6 +40,8 @@ export interface VirtualNode {
   readonly name: string;
   readonly stateFile: string;
   orca: OrcaProcess;
+  /** ORCA's ops port (healthz, readyz, metrics) of the latest start. */
+  opsPort: number;
   /** Starts (or restarts) ORCA for this node with the same test-provider state. */
   start(): Promise<OrcaProcess>;
 }
@@ -45,9 +49,10 @@ export interface VirtualNode {
 export function virtualNode(name: string, gpus = 8): VirtualNode {
   const stateFile = join(mkdtempSync(join(tmpdir(), 'orca-provider-')), 'state.jsonl');
   const node: VirtualNode = {
-    name, stateFile, orca: undefined as unknown as OrcaProcess,
+    name, stateFile, orca: undefined as unknown as OrcaProcess, opsPort: 0,
     async start() {
       const port = await freePort();
+      node.opsPort = port;
       node.orca = startOrca({
         aws: { region: 'us-east-1' },
         node: { name, internalIP: '127.0.0.1', capacity: { 'nvidia.com/gpu': gpus, pods: 2000 } },
