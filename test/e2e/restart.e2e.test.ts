@@ -17,14 +17,14 @@ async function readyStatus(): Promise<string | undefined> {
 /** Samples the node's Ready condition every 500 ms until stopped. */
 function watchReady(): { samples: string[]; stop: () => Promise<void> } {
   const samples: string[] = [];
-  let on = true;
+  const stop = new AbortController();
   const loop = (async () => {
-    while (on) {
+    while (!stop.signal.aborted) {
       samples.push((await readyStatus()) ?? 'missing');
       await sleep(500);
     }
   })();
-  return { samples, stop: async () => { on = false; await loop; } };
+  return { samples, stop: async () => { stop.abort(); await loop; } };
 }
 
 describe('restarting ORCA', () => {
