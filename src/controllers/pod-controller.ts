@@ -28,12 +28,14 @@ export interface PodControllerDeps {
   readonly maxProviderAttempts?: number;
   /** Every pod is reconciled at least this often (default 60 s). */
   readonly resyncMs?: number;
+  /** Back-off after a failure: first delay, doubling up to the maximum (default 1 s … 60 s). */
+  readonly retry?: { readonly baseDelayMs: number; readonly maxDelayMs: number };
 }
 
 export class PodController {
   readonly #d: PodControllerDeps;
   readonly #log: Logger;
-  readonly #queue = new WorkQueue<PodKey>({ baseDelayMs: 1000, maxDelayMs: 60_000 });
+  readonly #queue: WorkQueue<PodKey>;
   readonly #uids = new Map<PodKey, string>();
   readonly #deleteSent = new Set<string>();
   readonly #lastWritten = new Map<PodKey, NonNullable<Pod['status']>>();
@@ -42,6 +44,7 @@ export class PodController {
   constructor(deps: PodControllerDeps) {
     this.#d = deps;
     this.#log = deps.log.child({ component: 'pods' });
+    this.#queue = new WorkQueue<PodKey>(deps.retry ?? { baseDelayMs: 1000, maxDelayMs: 60_000 });
     deps.pods.onChange((key) => { this.#queue.add(key); });
     deps.provider.onStatusChange((key) => { this.#queue.add(key); });
   }
@@ -99,14 +102,15 @@ export class PodController {
   }
 
   async #deleting(pod: Pod, ref: PodRef): Promise<Outcome> {
-    if (isTerminalPhase(pod.status?.phase)) return this.#finalDelete(ref);
     const reported = await this.#d.provider.getPodStatus(ref, this.#signal);
     if (reported === undefined) return this.#finalDelete(ref);
+    const apiTerminal = isTerminalPhase(pod.status?.phase);
     if (!this.#deleteSent.has(ref.uid)) {
       await this.#d.provider.deletePod(ref, this.#signal);
       this.#deleteSent.add(ref.uid);
-      this.#d.events.podEvent(pod, 'Normal', 'Killing', 'Stopping the pod in the provider');
+      if (!apiTerminal) this.#d.events.podEvent(pod, 'Normal', 'Killing', 'Stopping the pod in the provider');
     }
+    if (apiTerminal) return this.#finalDelete(ref);
     if (isTerminalPhase(reported.phase)) {
       await this.#writeStatus(pod, reported);
       return this.#finalDelete(ref);
@@ -120,6 +124,9 @@ export class PodController {
 
   async #finalDelete(ref: PodRef): Promise<Outcome> {
     await this.#d.writer.deleteNow(ref);
+    // The provider has already let go of it (or never had it): nothing left for #gone to do.
+    this.#uids.delete(ref.key);
+    this.#deleteSent.delete(ref.uid);
     this.#log.info({ pod: ref.key, uid: ref.uid }, 'pod deleted');
     return done;
   }
