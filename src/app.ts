@@ -11,6 +11,8 @@ import { loadKubeConfig } from './k8s/client.js';
 import { createLeaseApi, createNodeApi } from './k8s/node-api.js';
 import { createEventRecorder, createPodWriter } from './k8s/pod-api.js';
 import { createPodInformer } from './k8s/pod-informer.js';
+import { createConfigSource } from './k8s/config-source.js';
+import type { ConfigSource } from './ports/kube.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { createOpsServer } from './observability/ops-server.js';
@@ -25,7 +27,15 @@ export interface AppDeps {
   readonly kubeconfig: string | undefined;
   /** The node's InternalIP when the config does not give one. */
   readonly defaultInternalIP: string;
-  readonly provider: Provider;
+  readonly provider: (deps: ProviderDeps) => Provider;
+}
+
+/** What a provider is built from: the config, a logger and the adapters it may call. */
+export interface ProviderDeps {
+  readonly config: Config;
+  readonly log: Logger;
+  /** ConfigMaps and Secrets, for resolveEnv() (provider/env.ts). */
+  readonly configs: ConfigSource;
 }
 
 export interface App {
@@ -51,8 +61,9 @@ export function buildApp(deps: AppDeps): App {
   const pods = createPodInformer({ kc, nodeName: params.name, log, onRestart: () => { metrics.informerRestarts.inc({ resource: 'pods' }); } });
   const onApiError = (operation: string): void => { metrics.apiErrors.inc({ operation }); };
   const node = new NodeController({ nodes: createNodeApi(kc), leases: createLeaseApi(kc), clock: systemClock, log, params, onApiError });
+  const provider = deps.provider({ config, log, configs: createConfigSource(kc) });
   const podController = new PodController({
-    pods, writer: createPodWriter(kc), provider: deps.provider, clock: systemClock, log, metrics, hostIP: params.internalIP,
+    pods, writer: createPodWriter(kc), provider, clock: systemClock, log, metrics, hostIP: params.internalIP,
     events: createEventRecorder({ kc, nodeName: params.name, log, now: () => systemClock.now() }),
   });
   let synced = false;
@@ -73,7 +84,7 @@ export function buildApp(deps: AppDeps): App {
       });
       await Promise.all([
         node.run(signal), pods.run(signal), podController.run(signal),
-        isRunnable(deps.provider) ? deps.provider.run(signal) : Promise.resolve(),
+        isRunnable(provider) ? provider.run(signal) : Promise.resolve(),
       ]);
       log.info({ reason: String(signal.reason) }, 'orca stopping');
       ops.close();

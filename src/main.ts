@@ -6,10 +6,9 @@ import { createRequire } from 'node:module';
 import { networkInterfaces } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
-import { buildApp } from './app.js';
-import type { Config } from './config/schema.js';
+import { buildApp, type ProviderDeps } from './app.js';
 import { parseConfig } from './config/load.js';
-import { createLogger, type Logger } from './observability/logger.js';
+import { createLogger } from './observability/logger.js';
 import { noProvider } from './provider/no-provider.js';
 import type { Provider } from './provider/provider.js';
 
@@ -29,7 +28,7 @@ export interface CliIo {
   /** Aborts on SIGTERM/SIGINT. */
   readonly signal: AbortSignal;
   /** Which provider runs pods; the shipped CLI has none wired in yet (see docs/configuration.md). */
-  readonly provider?: (deps: { readonly config: Config; readonly log: Logger }) => Provider;
+  readonly provider?: (deps: ProviderDeps) => Provider;
 }
 
 function readConfigText(file: string, io: CliIo): string | undefined {
@@ -58,7 +57,7 @@ async function start(flags: Flags, io: CliIo): Promise<number> {
   }
   const config = parsed.value;
   const log = createLogger(config.logging.level);
-  const provider = io.provider?.({ config, log }) ?? noProvider;
+  const provider = io.provider ?? ((): Provider => noProvider);
   const kubeconfig = flags.kubeconfig ?? (io.env.KUBECONFIG === '' ? undefined : io.env.KUBECONFIG);
   await buildApp({ config, log, version, kubeconfig, defaultInternalIP: defaultInternalIP(io.env), provider }).run(io.signal);
   return 0;

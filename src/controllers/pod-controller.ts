@@ -3,7 +3,7 @@
 // status, then the final DELETE with grace 0 and a UID precondition), start-up clean-up of pods the
 // API no longer has. One keyed, level-triggered queue: every trigger enqueues a key; the reconcile
 // re-reads the pod and the provider.
-import { PodRejectedError } from '../domain/errors.js';
+import { ConfigRefError, PodRejectedError } from '../domain/errors.js';
 import { isTerminalPhase, refOf, type Pod, type PodKey, type PodRef } from '../domain/pod.js';
 import { clearedFields, kubeletStatus, kubeTime, statusDiffers, type ReportedStatus } from '../domain/pod-status.js';
 import type { Clock } from '../ports/clock.js';
@@ -76,8 +76,9 @@ export class PodController {
       this.#queue.forget(key);
       return this.#fail(pod, 'ProviderFailed', `gave up after ${attempt} attempts: ${message}`);
     }
-    this.#d.events.podEvent(pod, 'Warning', 'ProviderFailed', `attempt ${attempt} of ${max}: ${message}`);
-    await this.#writeStatus(pod, { phase: 'Pending', reason: 'ProviderFailed', message });
+    const reason = err instanceof ConfigRefError ? err.reason : 'ProviderFailed';
+    this.#d.events.podEvent(pod, 'Warning', reason, `attempt ${attempt} of ${max}: ${message}`);
+    await this.#writeStatus(pod, { phase: 'Pending', reason, message });
     this.#queue.retry(key);
     return done;
   }

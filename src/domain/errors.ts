@@ -36,5 +36,18 @@ export class ProviderFailedError extends OrcaError {
   }
 }
 
+/**
+ * A container's environment refers to a ConfigMap, Secret or key that does not exist (yet). Transient,
+ * as for a kubelet: the pod waits with reason CreateContainerConfigError and is retried.
+ */
+export class ConfigRefError extends OrcaError {
+  readonly code = 'ORCA_ERR_CONFIG_REF';
+  readonly reason = 'CreateContainerConfigError';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ConfigRefError';
+  }
+}
+
 /** Every code ORCA defines, for the documentation check. */
-export const errorCodes = ['ORCA_ERR_CONFIG', 'ORCA_ERR_POD_REJECTED', 'ORCA_ERR_PROVIDER_FAILED'] as const;
+export const errorCodes = ['ORCA_ERR_CONFIG', 'ORCA_ERR_POD_REJECTED', 'ORCA_ERR_PROVIDER_FAILED', 'ORCA_ERR_CONFIG_REF'] as const;

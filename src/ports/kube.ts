@@ -44,3 +44,11 @@ export interface PodSource {
   /** Resolves once the first list has been loaded. */
   readonly synced: Promise<void>;
 }
+
+/** ConfigMaps and Secrets of the pods' namespaces, for env and volume resolution. */
+export interface ConfigSource {
+  /** The ConfigMap's data; undefined when it does not exist. */
+  configMap(namespace: string, name: string): Promise<Readonly<Record<string, string>> | undefined>;
+  /** The Secret's data, decoded; undefined when it does not exist. Values must never be logged. */
+  secret(namespace: string, name: string): Promise<Readonly<Record<string, string>> | undefined>;
+}

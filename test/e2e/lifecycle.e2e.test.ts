@@ -3,7 +3,7 @@
 import { BatchV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readProviderState } from '../provider/test-provider.js';
-import { createNamespace, kubeConfig, waitFor } from './fixture.js';
+import { createNamespace, kubeConfig, kubectl, waitFor } from './fixture.js';
 import { burstPod, core, eventsFor, podNow, recordPod, T, virtualNode, waitForPhase } from './pods.js';
 
 const ns = 'lifecycle';
@@ -85,7 +85,8 @@ describe('deletion', () => {
     await core().createNamespacedPod({ namespace: ns, body: burstPod('graceful', { grace: 30 }) });
     const running = await waitForPhase(ns, 'graceful', 'Running');
     const rec = await recordPod(ns, 'graceful');
-    await core().deleteNamespacedPod({ name: 'graceful', namespace: ns });
+    const del = await kubectl(['delete', 'pod', 'graceful', '-n', ns, '--grace-period=30', '--wait=false']);
+    expect(del.stdout).toContain('pod "graceful" deleted');
     await waitFor('graceful to disappear', async () => ((await podNow(ns, 'graceful')) === undefined ? true : undefined), 30_000, 250);
     rec.stop();
     const modified = rec.seen.filter((e) => e.type === 'MODIFIED').map((e) => e.pod);
@@ -124,5 +125,32 @@ describe('deletion', () => {
       const st = readProviderState(node.stateFile);
       return Promise.resolve(st.instances.find((i) => i.uid === created.metadata?.uid) !== undefined && st.deletes > 0 ? true : undefined);
     }, 10_000, 200);
+  });
+});
+
+describe('environment', () => {
+  it('resolves env from a Secret, a ConfigMap that appears later, and the downward API, keeping secret values out of logs', async () => {
+    const secretValue = 'hf_e2e_do_not_log_7f3a';
+    await core().createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'hf' }, stringData: { HF_TOKEN: secretValue } } });
+    const body = burstPod('with-env');
+    const container = body.spec?.containers[0];
+    if (container === undefined) throw new Error('no container');
+    container.env = [
+      { name: 'HF_TOKEN', valueFrom: { secretKeyRef: { name: 'hf', key: 'HF_TOKEN' } } },
+      { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    ];
+    container.envFrom = [{ configMapRef: { name: 'hyperparams' } }];
+    await core().createNamespacedPod({ namespace: ns, body });
+    const waiting = await waitFor('a CreateContainerConfigError event', async () =>
+      (await eventsFor(ns, 'with-env')).find((e) => e.reason === 'CreateContainerConfigError'), 30_000, 250);
+    expect(waiting.message).toBe('attempt 1 of 5: configmap "hyperparams" not found');
+    expect((await podNow(ns, 'with-env'))?.status).toMatchObject({ phase: 'Pending', reason: 'CreateContainerConfigError' });
+    await core().createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'hyperparams' }, data: { LR: '3e-4', EPOCHS: '10' } } });
+    const running = await waitForPhase(ns, 'with-env', 'Running', 30_000);
+    expect(running.status?.reason).toBeUndefined();
+    const inst = readProviderState(node.stateFile).instances.find((i) => i.key === `${ns}/with-env`);
+    expect(inst?.containers[0]?.env).toEqual(['EPOCHS', 'LR', 'HF_TOKEN', 'POD_NAME']);
+    expect(node.orca.stdout() + node.orca.stderr()).not.toContain(secretValue);
+    expect(JSON.stringify(await eventsFor(ns, 'with-env'))).not.toContain(secretValue);
   });
 });

@@ -5,4 +5,4 @@ import { TestProvider } from '../provider/test-provider.js';
 
 const stateFile = process.env.ORCA_TEST_PROVIDER_STATE;
 if (stateFile === undefined) throw new Error('ORCA_TEST_PROVIDER_STATE must name the test provider state file');
-main(() => new TestProvider({ stateFile }));
+main(({ configs }) => new TestProvider({ stateFile, configs }));

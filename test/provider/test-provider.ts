@@ -7,11 +7,15 @@
 //   reject          "Reason: message": the pod is rejected at create (PodRejectedError)
 //   fail-creates    the first N create calls fail with a transient error
 //   stuck-on-delete "true": a delete never stops the pod
+// Each container's env is resolved at create with the shared helper (src/provider/env.ts), as every
+// provider must; the state file records the variable names only, never values.
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { PodRejectedError } from '../../src/domain/errors.js';
 import type { ContainerStatus, Pod, PodKey, PodRef } from '../../src/domain/pod.js';
 import type { ReportedStatus } from '../../src/domain/pod-status.js';
 import type { ProviderPod, RunnableProvider } from '../../src/provider/provider.js';
+import { resolveEnv } from '../../src/provider/env.js';
+import type { ConfigSource } from '../../src/ports/kube.js';
 
 const A = 'test.orca.research/';
 
@@ -23,7 +27,7 @@ interface Instance {
   readonly runMs: number | null;
   readonly exitCode: number;
   readonly stuck: boolean;
-  readonly containers: readonly { readonly name: string; readonly image: string }[];
+  readonly containers: readonly { readonly name: string; readonly image: string; readonly env: readonly string[] }[];
   deletedAt?: number;
 }
 
@@ -34,6 +38,7 @@ type Record_ =
 
 export interface TestProviderDeps {
   readonly stateFile: string;
+  readonly configs: ConfigSource;
   readonly now?: () => number;
 }
 
@@ -82,7 +87,7 @@ export class TestProvider implements RunnableProvider {
     if (i.deletedAt !== undefined) this.#notifyAt(i.key, i.deletedAt + 50);
   }
 
-  #instanceFor(pod: Pod): Instance {
+  async #instanceFor(pod: Pod): Promise<Instance> {
     const a = pod.metadata.annotations ?? {};
     const num = (k: string, d: number): number => (a[A + k] === undefined ? d : Number(a[A + k]));
     return {
@@ -93,33 +98,34 @@ export class TestProvider implements RunnableProvider {
       runMs: a[`${A}run-ms`] === undefined ? null : num('run-ms', 0),
       exitCode: num('exit-code', 0),
       stuck: a[`${A}stuck-on-delete`] === 'true',
-      containers: pod.spec.containers.map((c) => ({ name: c.name, image: c.image ?? '' })),
+      containers: await Promise.all(pod.spec.containers.map(async (c) => ({
+        name: c.name, image: c.image ?? '', env: (await resolveEnv(pod, c, this.#d.configs)).map((v) => v.name),
+      }))),
     };
   }
 
-  createPod(pod: Pod): Promise<void> {
+  async createPod(pod: Pod): Promise<void> {
     const a = pod.metadata.annotations ?? {};
     const reject = a[`${A}reject`];
     if (reject !== undefined) {
       const [reason = 'Rejected', ...rest] = reject.split(':');
-      return Promise.reject(new PodRejectedError(reason.trim(), rest.join(':').trim()));
+      throw new PodRejectedError(reason.trim(), rest.join(':').trim());
     }
     const uid = pod.metadata.uid;
     const left = this.#failuresLeft.get(uid) ?? Number(a[`${A}fail-creates`] ?? 0);
     if (left > 0) {
       this.#failuresLeft.set(uid, left - 1);
-      return Promise.reject(new Error('simulated provider outage'));
+      throw new Error('simulated provider outage');
     }
     this.#failuresLeft.set(uid, 0);
     if (this.#instances.has(uid)) {
       this.#write({ op: 'create-again', uid });
-      return Promise.resolve();
+      return;
     }
-    const instance = this.#instanceFor(pod);
+    const instance = await this.#instanceFor(pod);
     this.#instances.set(uid, instance);
     this.#write({ op: 'create', instance });
     this.#schedule(instance);
-    return Promise.resolve();
   }
 
   deletePod(ref: PodRef): Promise<void> {
