@@ -44,6 +44,7 @@ describe('PodController', () => {
     expect(w?.status).toMatchObject({ phase: 'Pending', hostIP: '10.0.0.5', hostIPs: [{ ip: '10.0.0.5' }] });
     expect(w?.status.conditions?.map((c) => `${c.type}=${c.status}`)).toEqual([
       'PodScheduled=True', 'PodReadyToStartContainers=False', 'Initialized=True', 'ContainersReady=False', 'Ready=False',
+      'orca.research/Provisioned=True',
     ]);
   });
 
@@ -79,6 +80,7 @@ describe('PodController', () => {
     expect(e.pods.writes[0]?.status).toMatchObject({ phase: 'Failed', reason: 'InvalidAnnotation', message: 'orca.research/launch-type: "cheap" is not one of on-demand, spot' });
     expect(e.pods.events).toEqual([{ key: 'ns/bad', type: 'Warning', reason: 'InvalidAnnotation', message: 'orca.research/launch-type: "cheap" is not one of on-demand, spot' }]);
     expect(e.provider.creates).toEqual([]);
+    expect(e.pods.writes[0]?.status.conditions?.find((c) => c.type === 'orca.research/Provisioned')).toMatchObject({ status: 'False', reason: 'InvalidAnnotation' });
   });
 
   it('retries transient provider errors with an Event each, then runs the pod', async () => {
@@ -159,5 +161,36 @@ describe('PodController', () => {
     await until(() => { expect(e.pods.writes).toHaveLength(1); });
     expect(e.provider.creates).toEqual(['uid-a']);
     expect(await e.registry.getSingleMetricAsString('orca_kube_api_errors_total')).toMatch(/operation="pod-reconcile"} 2/);
+  });
+});
+
+describe('PodController updates', () => {
+  const withImage = (image: string) => ({ ...pod('a'), spec: { ...pod('a').spec, containers: [{ name: 'main', image }] } });
+
+  it('dispatches a changed image to the provider once, with a Normal Event', async () => {
+    const e = env();
+    e.pods.put(withImage('train:v1'));
+    await until(() => { expect(e.provider.creates).toHaveLength(1); });
+    e.pods.put({ ...withImage('train:v1'), status: e.pods.get(key('a'))?.status ?? {} });
+    await new Promise((r) => setTimeout(r, 30));
+    expect(e.provider.updates).toEqual([]);
+    e.pods.put({ ...withImage('train:v2'), status: e.pods.get(key('a'))?.status ?? {} });
+    await until(() => { expect(e.provider.updates).toEqual(['uid-a:train:v2']); });
+    e.pods.put({ ...withImage('train:v2'), status: e.pods.get(key('a'))?.status ?? {} });
+    await new Promise((r) => setTimeout(r, 30));
+    expect(e.provider.updates).toEqual(['uid-a:train:v2']);
+    expect(e.pods.events.map((x) => x.reason)).toEqual(['Updated']);
+  });
+
+  it('reports an update the provider refuses as a Warning Event and keeps the pod running', async () => {
+    const e = env();
+    e.pods.put(withImage('train:v1'));
+    await until(() => { expect(e.provider.creates).toHaveLength(1); });
+    e.pods.put({ ...withImage('train:v1'), status: e.pods.get(key('a'))?.status ?? {} });
+    await new Promise((r) => setTimeout(r, 30));
+    e.provider.updateError = new PodRejectedError('UpdateNotSupported', 'the image of a running burst instance cannot change');
+    e.pods.put({ ...withImage('train:v2'), status: e.pods.get(key('a'))?.status ?? {} });
+    await until(() => { expect(e.pods.events.map((x) => x.reason)).toEqual(['UpdateNotSupported']); });
+    expect(e.pods.get(key('a'))?.status?.phase).toBe('Pending');
   });
 });

@@ -5,7 +5,7 @@
 // re-reads the pod and the provider.
 import { ConfigRefError, PodRejectedError } from '../domain/errors.js';
 import { isTerminalPhase, refOf, type Pod, type PodKey, type PodRef } from '../domain/pod.js';
-import { clearedFields, kubeletStatus, kubeTime, statusDiffers, type ReportedStatus } from '../domain/pod-status.js';
+import { canonical, clearedFields, kubeletStatus, kubeTime, statusDiffers, type ReportedStatus } from '../domain/pod-status.js';
 import type { Clock } from '../ports/clock.js';
 import type { EventRecorder, PodSource, PodWriter } from '../ports/kube.js';
 import type { Provider } from '../provider/provider.js';
@@ -32,6 +32,11 @@ export interface PodControllerDeps {
   readonly retry?: { readonly baseDelayMs: number; readonly maxDelayMs: number };
 }
 
+/** What a provider may be asked to change in a running pod. */
+function mutableFields(pod: Pod): string {
+  return canonical({ images: pod.spec.containers.map((c) => c.image), labels: pod.metadata.labels, annotations: pod.metadata.annotations });
+}
+
 export class PodController {
   readonly #d: PodControllerDeps;
   readonly #log: Logger;
@@ -39,6 +44,8 @@ export class PodController {
   readonly #uids = new Map<PodKey, string>();
   readonly #deleteSent = new Set<string>();
   readonly #lastWritten = new Map<PodKey, NonNullable<Pod['status']>>();
+  /** The mutable part of each pod's spec as the provider last saw it (UID → canonical JSON). */
+  readonly #dispatched = new Map<string, string>();
   #signal: AbortSignal = new AbortController().signal;
 
   constructor(deps: PodControllerDeps) {
@@ -59,26 +66,26 @@ export class PodController {
     this.#d.metrics.podStatusWrites.inc();
   }
 
-  async #fail(pod: Pod, reason: string, message: string): Promise<Outcome> {
+  async #fail(pod: Pod, reason: string, message: string, provisioning = false): Promise<Outcome> {
     this.#d.events.podEvent(pod, 'Warning', reason, message);
-    await this.#writeStatus(pod, { phase: 'Failed', reason, message });
+    await this.#writeStatus(pod, { phase: 'Failed', reason, message, ...(provisioning ? { provisioningFailure: { reason, message } } : {}) });
     return done;
   }
 
   async #providerError(pod: Pod, err: unknown): Promise<Outcome> {
     const key = refOf(pod).key;
     const message = err instanceof Error ? err.message : String(err);
-    if (err instanceof PodRejectedError) return this.#fail(pod, err.reason, message);
+    if (err instanceof PodRejectedError) return this.#fail(pod, err.reason, message, true);
     const max = this.#d.maxProviderAttempts ?? 5;
     const attempt = this.#queue.failures(key) + 1;
     this.#log.warn({ pod: key, err, attempt }, 'provider failed to create the pod');
     if (attempt >= max) {
       this.#queue.forget(key);
-      return this.#fail(pod, 'ProviderFailed', `gave up after ${attempt} attempts: ${message}`);
+      return this.#fail(pod, 'ProviderFailed', `gave up after ${attempt} attempts: ${message}`, true);
     }
     const reason = err instanceof ConfigRefError ? err.reason : 'ProviderFailed';
     this.#d.events.podEvent(pod, 'Warning', reason, `attempt ${attempt} of ${max}: ${message}`);
-    await this.#writeStatus(pod, { phase: 'Pending', reason, message });
+    await this.#writeStatus(pod, { phase: 'Pending', reason, message, provisioningFailure: { reason, message } });
     this.#queue.retry(key);
     return done;
   }
@@ -91,10 +98,33 @@ export class PodController {
       return this.#providerError(pod, err);
     }
     this.#queue.forget(ref.key);
+    this.#dispatched.set(ref.uid, mutableFields(pod));
     this.#log.info({ pod: ref.key, uid: ref.uid }, 'pod created in the provider');
     const reported = await this.#d.provider.getPodStatus(ref, this.#signal);
     if (reported !== undefined) await this.#writeStatus(pod, reported);
     return done;
+  }
+
+  /**
+   * Dispatches a change of the pod's mutable fields (images, labels, annotations) to the provider,
+   * once. The first sight after a start only records them: the provider already has that pod.
+   */
+  async #updateIfChanged(pod: Pod): Promise<void> {
+    const uid = pod.metadata.uid;
+    const now = mutableFields(pod);
+    const before = this.#dispatched.get(uid);
+    this.#dispatched.set(uid, now);
+    if (before === undefined || before === now) return;
+    try {
+      await this.#d.provider.updatePod(pod, this.#signal);
+      this.#d.events.podEvent(pod, 'Normal', 'Updated', 'The provider applied the changed pod spec');
+    } catch (err) {
+      if (!(err instanceof PodRejectedError)) {
+        this.#dispatched.set(uid, before);
+        throw err;
+      }
+      this.#d.events.podEvent(pod, 'Warning', err.reason, err.message);
+    }
   }
 
   /** A pod that had started but that the provider no longer knows (lost instance, provider reset). */
@@ -128,6 +158,7 @@ export class PodController {
     // The provider has already let go of it (or never had it): nothing left for #gone to do.
     this.#uids.delete(ref.key);
     this.#deleteSent.delete(ref.uid);
+    this.#dispatched.delete(ref.uid);
     this.#log.info({ pod: ref.key, uid: ref.uid }, 'pod deleted');
     return done;
   }
@@ -139,6 +170,7 @@ export class PodController {
     this.#lastWritten.delete(key);
     if (uid === undefined) return done;
     this.#deleteSent.delete(uid);
+    this.#dispatched.delete(uid);
     await this.#d.provider.deletePod({ key, uid }, this.#signal);
     return done;
   }
@@ -152,6 +184,7 @@ export class PodController {
     if (isTerminalPhase(pod.status?.phase)) return done;
     const reported = await this.#d.provider.getPodStatus(ref, this.#signal);
     if (reported !== undefined) {
+      await this.#updateIfChanged(pod);
       await this.#writeStatus(pod, reported);
       return done;
     }

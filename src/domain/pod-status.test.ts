@@ -14,15 +14,21 @@ const conds = (s: PodStatus): string[] => (s.conditions ?? []).map((c) => `${c.t
 describe('kubeletStatus', () => {
   it.each<[string, ReportedStatus, string[]]>([
     ['pending, nothing started', { phase: 'Pending', containerStatuses: [cs('a', false, { waiting: { reason: 'ContainerCreating' } })] },
-      ['PodScheduled=True', 'PodReadyToStartContainers=False', 'Initialized=True', 'ContainersReady=False/ContainersNotReady', 'Ready=False/ContainersNotReady']],
+      ['PodScheduled=True', 'PodReadyToStartContainers=False', 'Initialized=True', 'ContainersReady=False/ContainersNotReady', 'Ready=False/ContainersNotReady', 'orca.research/Provisioned=True']],
     ['running, one container unready', { phase: 'Running', containerStatuses: [cs('a', true, { running: {} }), cs('b', false, { running: {} })] },
-      ['PodScheduled=True', 'PodReadyToStartContainers=True', 'Initialized=True', 'ContainersReady=False/ContainersNotReady', 'Ready=False/ContainersNotReady']],
+      ['PodScheduled=True', 'PodReadyToStartContainers=True', 'Initialized=True', 'ContainersReady=False/ContainersNotReady', 'Ready=False/ContainersNotReady', 'orca.research/Provisioned=True']],
     ['running, all ready', { phase: 'Running', containerStatuses: [cs('a', true, { running: {} }), cs('b', true, { running: {} })] },
-      ['PodScheduled=True', 'PodReadyToStartContainers=True', 'Initialized=True', 'ContainersReady=True', 'Ready=True']],
+      ['PodScheduled=True', 'PodReadyToStartContainers=True', 'Initialized=True', 'ContainersReady=True', 'Ready=True', 'orca.research/Provisioned=True']],
     ['succeeded', { phase: 'Succeeded', containerStatuses: [cs('a', false, { terminated: { exitCode: 0 } })] },
-      ['PodScheduled=True', 'PodReadyToStartContainers=True', 'Initialized=True', 'ContainersReady=False/PodCompleted', 'Ready=False/PodCompleted']],
+      ['PodScheduled=True', 'PodReadyToStartContainers=True', 'Initialized=True', 'ContainersReady=False/PodCompleted', 'Ready=False/PodCompleted', 'orca.research/Provisioned=True']],
   ])('sets a kubelet\'s conditions when %s', (_what, reported, expected) => {
     expect(conds(kubeletStatus(base, reported, '10.0.0.5', now))).toEqual(expected);
+  });
+
+  it('shows a provisioning failure as orca.research/Provisioned=False with its reason, not as a status field', () => {
+    const s = kubeletStatus(base, { phase: 'Pending', reason: 'ProviderFailed', message: 'throttled', provisioningFailure: { reason: 'ProviderFailed', message: 'throttled' } }, '10.0.0.5', now);
+    expect(s.conditions?.find((c) => c.type === 'orca.research/Provisioned')).toMatchObject({ status: 'False', reason: 'ProviderFailed', message: 'throttled' });
+    expect(Object.keys(s)).not.toContain('provisioningFailure');
   });
 
   it('names the unready containers in the Ready message', () => {

@@ -11,7 +11,12 @@ export interface ReportedStatus {
   readonly podIP?: string;
   readonly containerStatuses?: readonly ContainerStatus[];
   readonly initContainerStatuses?: readonly ContainerStatus[];
+  /** Set when the provider could not (yet) provision the pod: shown as orca.research/Provisioned=False. */
+  readonly provisioningFailure?: { readonly reason: string; readonly message: string };
 }
+
+/** ORCA's own pod condition: did the provider accept and provision the pod (kubectl describe shows it). */
+export const provisionedCondition = 'orca.research/Provisioned';
 
 type CondStatus = PodCondition['status'];
 
@@ -53,6 +58,9 @@ function desiredConditions(pod: Pod, r: ReportedStatus): Omit<PodCondition, 'las
     initialized(pod, r) ? condition('Initialized', true, undefined) : condition('Initialized', false, 'ContainersNotInitialized'),
     condition('ContainersReady', ready.ok, ready.reason, ready.message),
     condition('Ready', ready.ok, ready.reason, ready.message),
+    r.provisioningFailure === undefined
+      ? condition(provisionedCondition, true, undefined)
+      : condition(provisionedCondition, false, r.provisioningFailure.reason, r.provisioningFailure.message),
   ];
 }
 
@@ -68,6 +76,7 @@ function withTransitions(current: readonly PodCondition[], next: readonly Omit<P
 /** The full status a kubelet would post for `pod`, given the provider's report. */
 export function kubeletStatus(pod: Pod, r: ReportedStatus, hostIP: string, now: string): PodStatus {
   const { phase, reason, message, podIP, containerStatuses, initContainerStatuses } = r;
+  // provisioningFailure becomes a condition, never a status field.
   const optional = { reason, message, podIP, podIPs: podIP === undefined ? undefined : [{ ip: podIP }], containerStatuses, initContainerStatuses };
   return {
     phase,

@@ -7,6 +7,7 @@ export const noProvider: Provider = {
   createPod: () => Promise.reject(new PodRejectedError(
     'NoProvider', 'This ORCA build has no EC2 provider configured, so it cannot run pods; nothing was launched',
   )),
+  updatePod: () => Promise.resolve(),
   deletePod: () => Promise.resolve(),
   getPodStatus: () => Promise.resolve(undefined),
   listPods: () => Promise.resolve([]),

@@ -18,6 +18,13 @@ export interface Provider {
   createPod(pod: Pod, signal: AbortSignal): Promise<void>;
 
   /**
+   * Applies a change to a pod the provider already runs: its containers' images, its labels or
+   * annotations. Called once per change. Throws PodRejectedError for a change it cannot apply
+   * (the pod keeps running as it was); any other error is retried.
+   */
+  updatePod(pod: Pod, signal: AbortSignal): Promise<void>;
+
+  /**
    * Stops `pod`: SIGTERM, then SIGKILL after its grace period. May be called several times for
    * the same pod. Afterwards the provider reports a terminal status (every container terminated).
    * Resolves without error when the provider does not know the pod.

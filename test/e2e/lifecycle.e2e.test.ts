@@ -80,6 +80,20 @@ describe('bad input and provider failures', () => {
   });
 });
 
+describe('updates', () => {
+  it('passes a changed image of a running pod to the provider once', async () => {
+    await core().createNamespacedPod({ namespace: ns, body: burstPod('upgraded') });
+    await waitForPhase(ns, 'upgraded', 'Running');
+    const set = await kubectl(['set', 'image', 'pod/upgraded', 'main=nvcr.io/nvidia/pytorch:25.02-py3', '-n', ns]);
+    expect(set.code, set.stderr).toBe(0);
+    await waitFor('the provider to see the new image', () => Promise.resolve(
+      readProviderState(node.stateFile).updates.some((u) => u[0] === 'nvcr.io/nvidia/pytorch:25.02-py3') ? true : undefined), 15_000, 200);
+    const updated = await waitFor('an Updated event', async () => (await eventsFor(ns, 'upgraded')).find((e) => e.reason === 'Updated'), 15_000, 250);
+    expect(updated.type).toBe('Normal');
+    expect(readProviderState(node.stateFile).updates).toEqual([['nvcr.io/nvidia/pytorch:25.02-py3']]);
+  });
+});
+
 describe('deletion', () => {
   it('stops the pod in the provider and deletes it from the API only once it is terminal', async () => {
     await core().createNamespacedPod({ namespace: ns, body: burstPod('graceful', { grace: 30 }) });

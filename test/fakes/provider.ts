@@ -7,6 +7,9 @@ export class FakeProvider implements Provider {
   readonly statuses = new Map<string, ProviderPod>();
   readonly creates: string[] = [];
   readonly deletes: string[] = [];
+  readonly updates: string[] = [];
+  /** Error thrown by the next updatePod call. */
+  updateError: Error | undefined;
   /** Errors thrown by the next createPod calls, in order. */
   readonly createErrors: Error[] = [];
   /** Status a pod gets when created. */
@@ -21,6 +24,14 @@ export class FakeProvider implements Provider {
     this.creates.push(pod.metadata.uid);
     const ref = { key: `${pod.metadata.namespace}/${pod.metadata.name}` as PodKey, uid: pod.metadata.uid };
     if (!this.statuses.has(pod.metadata.uid)) this.statuses.set(pod.metadata.uid, { ref, status: this.onCreate });
+    return Promise.resolve();
+  }
+
+  updatePod(pod: Pod): Promise<void> {
+    const e = this.updateError;
+    this.updateError = undefined;
+    if (e !== undefined) return Promise.reject(e);
+    this.updates.push(`${pod.metadata.uid}:${pod.spec.containers.map((c) => c.image ?? '').join(',')}`);
     return Promise.resolve();
   }
 

@@ -34,7 +34,8 @@ interface Instance {
 type Record_ =
   | { readonly op: 'create'; readonly instance: Instance }
   | { readonly op: 'create-again'; readonly uid: string }
-  | { readonly op: 'delete'; readonly uid: string; readonly at: number };
+  | { readonly op: 'delete'; readonly uid: string; readonly at: number }
+  | { readonly op: 'update'; readonly uid: string; readonly images: readonly string[] };
 
 export interface TestProviderDeps {
   readonly stateFile: string;
@@ -128,6 +129,11 @@ export class TestProvider implements RunnableProvider {
     this.#schedule(instance);
   }
 
+  updatePod(pod: Pod): Promise<void> {
+    this.#write({ op: 'update', uid: pod.metadata.uid, images: pod.spec.containers.map((c) => c.image ?? '') });
+    return Promise.resolve();
+  }
+
   deletePod(ref: PodRef): Promise<void> {
     const i = this.#instances.get(ref.uid);
     if (i === undefined || i.deletedAt !== undefined) return Promise.resolve();
@@ -184,12 +190,13 @@ export class TestProvider implements RunnableProvider {
 }
 
 /** Reads a test provider's state file: every instance it ever created, and repeated creates. */
-export function readProviderState(stateFile: string): { instances: Instance[]; createAgain: number; deletes: number } {
+export function readProviderState(stateFile: string): { instances: Instance[]; createAgain: number; deletes: number; updates: string[][] } {
   const lines = existsSync(stateFile) ? readFileSync(stateFile, 'utf8').split('\n').filter((l) => l !== '') : [];
   const records = lines.map((l) => JSON.parse(l) as Record_);
   return {
     instances: records.flatMap((r) => (r.op === 'create' ? [r.instance] : [])),
     createAgain: records.filter((r) => r.op === 'create-again').length,
     deletes: records.filter((r) => r.op === 'delete').length,
+    updates: records.flatMap((r) => (r.op === 'update' ? [[...r.images]] : [])),
   };
 }
