@@ -233,13 +233,16 @@ export class PodController {
     for (const [phase, n] of counts) this.#d.metrics.podsByPhase.set({ phase }, n);
   }
 
-  async #resyncLoop(signal: AbortSignal): Promise<void> {
-    const every = this.#d.resyncMs ?? 60_000;
-    while (!signal.aborted) {
-      await this.#d.clock.sleep(every, signal).catch(() => undefined);
-      for (const p of this.#d.pods.list()) if (!isTerminalPhase(p.status?.phase)) this.#queue.add(refOf(p).key);
-      this.#countPhases();
+  async #every(ms: number, signal: AbortSignal, task: () => void): Promise<void> {
+    const stopping = (): boolean => signal.aborted;
+    while (!stopping()) {
+      await this.#d.clock.sleep(ms, signal).catch(() => undefined);
+      if (!stopping()) task();
     }
+  }
+
+  #resync(): void {
+    for (const p of this.#d.pods.list()) if (!isTerminalPhase(p.status?.phase)) this.#queue.add(refOf(p).key);
   }
 
   /** Waits for the pod cache, cleans up, then reconciles until `signal` aborts. */
@@ -255,7 +258,8 @@ export class PodController {
     this.#countPhases();
     await Promise.all([
       this.#queue.run(this.#d.workers ?? 16, (k) => this.#timedReconcile(k), (k, e) => { this.#onError(k, e); }, signal),
-      this.#resyncLoop(signal),
+      this.#every(this.#d.resyncMs ?? 60_000, signal, () => { this.#resync(); }),
+      this.#every(10_000, signal, () => { this.#countPhases(); }),
     ]);
   }
 }
