@@ -102,3 +102,33 @@ export async function recordPod(namespace: string, name: string): Promise<{ seen
   );
   return { seen, stop: () => { req.abort(); } };
 }
+
+/**
+ * Watches a namespace's pods until stopped, resuming from the last resourceVersion whenever the
+ * apiserver closes the watch (it drops watchers that fall behind under load).
+ */
+export function watchPods(namespace: string, onEvent: (type: string, pod: V1Pod) => void): { stop: () => void; reconnects: () => number } {
+  let rv = '';
+  let stopped = false;
+  let reconnects = 0;
+  let current: AbortController | undefined;
+  const connect = async (): Promise<void> => {
+    current = await new Watch(kubeConfig()).watch(`/api/v1/namespaces/${namespace}/pods`, rv === '' ? {} : { resourceVersion: rv },
+      (type: string, pod: V1Pod) => {
+        if (type === 'ERROR') {
+          rv = ''; // 410 Gone: start over from the current state
+          return;
+        }
+        rv = pod.metadata?.resourceVersion ?? rv;
+        onEvent(type, pod);
+      },
+      (err: unknown) => {
+        if (stopped) return;
+        if ((err as { statusCode?: number } | null)?.statusCode === 410) rv = '';
+        reconnects++;
+        setTimeout(() => { void connect(); }, 100);
+      });
+  };
+  void connect();
+  return { stop: () => { stopped = true; current?.abort(); }, reconnects: () => reconnects };
+}

@@ -1,9 +1,8 @@
 // 1000 pods bound at once reach Running through the real scheduler, ORCA and the test provider.
 // Prints the bind→Running latency (p50/p99) and the apiserver writes per pod, and bounds the writes.
-import { Watch, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createNamespace, kubeConfig, kubectl, waitFor } from './fixture.js';
-import { burstPod, core, virtualNode } from './pods.js';
+import { createNamespace, kubectl, waitFor } from './fixture.js';
+import { burstPod, core, virtualNode, watchPods } from './pods.js';
 
 const ns = 'scale';
 const PODS = 1000;
@@ -45,12 +44,12 @@ describe('scale', () => {
     await node.start();
     const bound = new Map<string, number>();
     const running = new Map<string, number>();
-    const watch = await new Watch(kubeConfig()).watch(`/api/v1/namespaces/${ns}/pods`, {}, (_type: string, p: V1Pod) => {
+    const watch = watchPods(ns, (_type, p) => {
       const name = p.metadata?.name ?? '';
       const now = Date.now();
       if (p.spec?.nodeName !== undefined && !bound.has(name)) bound.set(name, now);
       if (p.status?.phase === 'Running' && !running.has(name)) running.set(name, now);
-    }, () => undefined);
+    });
     const patchesBefore = await apiserverRequests({ resource: 'pods', subresource: 'status', verb: 'PATCH' });
     const started = Date.now();
     await inBatches(PODS, 50, (i) => core().createNamespacedPod({
@@ -59,7 +58,7 @@ describe('scale', () => {
     const created = Date.now();
     await waitFor(`${PODS} pods Running`, () => Promise.resolve(running.size >= PODS ? true : undefined), 600_000, 500);
     const allRunning = Date.now();
-    watch.abort();
+    watch.stop();
     const lastBound = Math.max(...bound.values());
 
     const latencies = [...running].map(([name, at]) => (at - (bound.get(name) ?? at)) / 1000).sort((a, b) => a - b);
@@ -74,8 +73,15 @@ describe('scale', () => {
       bindToRunningP99: percentile(latencies, 99),
       statusPatchesPerPod: patches / PODS,
       orcaStatusWritesPerPod: orcaWrites / PODS,
+      testWatchReconnects: watch.reconnects(),
     };
     process.stdout.write(`scale figures: ${JSON.stringify(figures)}\n`);
+    const createdAt = new Map(node.orca.logLines().filter((l) => l.msg === 'pod created in the provider').map((l) => [String(l.pod).split('/')[1] ?? '', Number(l.time)]));
+    const slowest = [...running].sort((a, b) => (b[1] - (bound.get(b[0]) ?? 0)) - (a[1] - (bound.get(a[0]) ?? 0))).slice(0, 3)
+      .map(([name, at]) => ({ name, bound: ((bound.get(name) ?? 0) - started) / 1000, created: ((createdAt.get(name) ?? 0) - started) / 1000, running: (at - started) / 1000 }));
+    process.stdout.write(`slowest pods (seconds after the first create): ${JSON.stringify(slowest)}\n`);
+    const warnings = node.orca.logLines().filter((l) => Number(l.level) >= 40);
+    if (warnings.length > 0) process.stdout.write(`orca warnings (${warnings.length}), first: ${JSON.stringify(warnings[0])}\n`);
     expect(running.size).toBe(PODS);
     expect(orcaWrites).toBeLessThanOrEqual(PODS * 3);
     expect(patches).toBeLessThanOrEqual(PODS * 3);
