@@ -1,7 +1,7 @@
 // CatalogSource over EC2 DescribeInstanceTypes: SDK shapes become ORCA's InstanceTypeInfo here and
 // go no further. Accelerator facts come from GpuInfo/NeuronInfo, never from the type's name.
 import { paginateDescribeInstanceTypes, type EC2Client, type InstanceTypeInfo as SdkType } from '@aws-sdk/client-ec2';
-import type { Accelerator, InstanceTypeInfo } from '../catalog/types.js';
+import type { Accelerator, InstanceTypeInfo } from '../domain/instance-type.js';
 import type { CatalogSource } from '../ports/catalog.js';
 
 function nvidia(t: SdkType): Accelerator | undefined {

@@ -1,5 +1,5 @@
 // Where the instance catalog comes from: the cloud's own descriptions and price lists.
-import type { InstanceTypeInfo } from '../catalog/types.js';
+import type { InstanceTypeInfo } from '../domain/instance-type.js';
 
 export interface CatalogSource {
   /** Every instance type of the given families (e.g. "p5", "g6e"), as the cloud describes them. */

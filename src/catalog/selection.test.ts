@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import type { PodHints } from '../domain/annotations.js';
+import type { PodRequest } from '../domain/pod-request.js';
+import { selectOfferings, type SelectionContext } from './selection.js';
+import type { InstanceTypeInfo } from './types.js';
+import { offeringKey, UnavailableOfferings } from './unavailable.js';
+
+const gpu = (type: string, count: number, vcpus: number, memGi: number): InstanceTypeInfo => ({
+  type, vcpus, memoryMiB: memGi * 1024, architectures: ['x86_64'], efaInterfaces: 0, networkPerformance: '',
+  accelerator: { kind: 'nvidia', model: 'X', count, memoryMiB: 24_576 },
+});
+const types = new Map([
+  ['g5.xlarge', gpu('g5.xlarge', 1, 4, 16)], ['g5.12xlarge', gpu('g5.12xlarge', 4, 48, 192)], ['g5.16xlarge', gpu('g5.16xlarge', 1, 64, 256)],
+  ['p5.48xlarge', { ...gpu('p5.48xlarge', 8, 192, 2048), efaInterfaces: 32 }],
+  ['trn1.32xlarge', { type: 'trn1.32xlarge', vcpus: 128, memoryMiB: 512 * 1024, architectures: ['x86_64'], efaInterfaces: 8, networkPerformance: '', accelerator: { kind: 'neuron', model: 'Trainium', count: 16, memoryMiB: 32_768, coresPerDevice: 2 } }],
+] as [string, InstanceTypeInfo][]);
+const onDemand = { 'g5.xlarge': 1.006, 'g5.12xlarge': 5.672, 'g5.16xlarge': 4.096, 'p5.48xlarge': 55.04, 'trn1.32xlarge': 21.5 };
+const spot: Record<string, number> = { 'p5.48xlarge/us-east-1a': 30, 'p5.48xlarge/us-east-1b': 25, 'g5.xlarge/us-east-1a': 0.4 };
+const ctx = (over: Partial<SelectionContext> = {}): SelectionContext => ({
+  mode: 'auto', types, onDemandUsdPerHour: onDemand, spotUsdPerHour: (t, z) => spot[`${t}/${z}`], zones: ['us-east-1a', 'us-east-1b'],
+  allowedTypes: [], templates: { big: { instanceType: 'p5.48xlarge' } }, isUnavailable: () => false, ...over,
+});
+const hints = (over: Partial<PodHints> = {}): PodHints => ({ capacityOrder: ['on-demand'], onInterruption: 'fail', terminationProtection: false, debug: false, ...over });
+interface ReqOver { cpuCores?: number; memoryMiB?: number; gpus?: number; neuron?: number; efa?: number }
+const req = (over: ReqOver = {}): PodRequest => ({
+  cpuCores: over.cpuCores ?? 1, memoryMiB: over.memoryMiB ?? 1024, ephemeralStorageGiB: 0,
+  accelerators: { 'nvidia.com/gpu': over.gpus ?? 0, 'aws.amazon.com/neuron': over.neuron ?? 0, 'aws.amazon.com/neuroncore': 0, 'vpc.amazonaws.com/efa': over.efa ?? 0 },
+});
+const list = (s: ReturnType<typeof selectOfferings>): string[] => (s.ok ? s.ranked.map((o) => `${o.type}/${o.capacity}/${o.zone}/${o.usdPerHour}`) : [s.reason, s.message]);
+
+describe('selectOfferings', () => {
+  it('explicit: the named type in the pod\'s capacity order, then zone order', () => {
+    const s = selectOfferings(req({ gpus: 8 }), hints({ instanceType: 'p5.48xlarge', capacityOrder: ['spot', 'on-demand'] }), ctx({ mode: 'explicit' }));
+    expect(list(s)).toEqual(['p5.48xlarge/spot/us-east-1b/25', 'p5.48xlarge/spot/us-east-1a/30', 'p5.48xlarge/on-demand/us-east-1a/55.04', 'p5.48xlarge/on-demand/us-east-1b/55.04']);
+  });
+
+  it('auto: the cheapest type that fits, and why every other was turned down', () => {
+    const s = selectOfferings(req({ gpus: 1, cpuCores: 8 }), hints(), ctx());
+    expect(list(s).slice(0, 3)).toEqual(['g5.16xlarge/on-demand/us-east-1a/4.096', 'g5.16xlarge/on-demand/us-east-1b/4.096', 'g5.12xlarge/on-demand/us-east-1a/5.672']);
+    expect(s.rejected).toEqual(expect.arrayContaining([
+      { candidate: 'g5.xlarge', reason: 'needs 8 CPUs, has 4' },
+      { candidate: 'trn1.32xlarge', reason: 'needs 1 nvidia.com/gpu, has 0' },
+    ]));
+  });
+
+  it('template: the template\'s type; an unknown template is a clear error', () => {
+    expect(list(selectOfferings(req(), hints({ workloadTemplate: 'big' }), ctx({ mode: 'template' })))[0]).toBe('p5.48xlarge/on-demand/us-east-1a/55.04');
+    expect(list(selectOfferings(req(), hints({ workloadTemplate: 'huge' }), ctx({ mode: 'template' }))))
+      .toEqual(['InvalidInstanceSelection', 'no workload template named "huge" in the configuration']);
+    expect(list(selectOfferings(req(), hints({ workloadTemplate: 'big' }), ctx({ mode: 'explicit' })))[0]).toBe('InvalidInstanceSelection');
+  });
+
+  it('explicit mode requires the pod to name its instance', () => {
+    expect(list(selectOfferings(req(), hints(), ctx({ mode: 'explicit' })))).toEqual(['InvalidInstanceSelection', 'the pod must name orca.research/instance-type (or orca.research/workload-template)']);
+  });
+
+  it.each([
+    ['a type not in the catalog', hints({ instanceType: 'p9.96xlarge' }), req(), ctx(), 'p9.96xlarge is not in the instance catalog'],
+    ['a type not allowed', hints({ instanceType: 'p5.48xlarge' }), req(), ctx({ allowedTypes: ['g5.xlarge'] }), 'p5.48xlarge is not in instances.allowedInstanceTypes'],
+    ['too many GPUs', hints({ instanceType: 'g5.xlarge' }), req({ gpus: 2 }), ctx(), 'g5.xlarge needs 2 nvidia.com/gpu, has 1'],
+    ['too much memory', hints({ instanceType: 'g5.xlarge' }), req({ memoryMiB: 64 * 1024 }), ctx(), 'g5.xlarge needs 64Gi memory, has 16Gi'],
+    ['EFA the type lacks', hints({ instanceType: 'g5.xlarge' }), req({ efa: 1 }), ctx(), 'g5.xlarge needs 1 vpc.amazonaws.com/efa, has 0'],
+    ['no price', hints({ instanceType: 'g5.xlarge' }), req(), ctx({ onDemandUsdPerHour: {} }), 'g5.xlarge on-demand in us-east-1a no known on-demand price; g5.xlarge on-demand in us-east-1b no known on-demand price'],
+    ['spot above the maximum', hints({ instanceType: 'p5.48xlarge', capacityOrder: ['spot'], maxSpotPrice: 20 }), req(), ctx(),
+      'p5.48xlarge spot in us-east-1a spot price 30 is above the maximum 20; p5.48xlarge spot in us-east-1b spot price 25 is above the maximum 20'],
+    ['no spot price', hints({ instanceType: 'g5.12xlarge', capacityOrder: ['spot'] }), req(), ctx(), 'g5.12xlarge spot in us-east-1a no spot price; g5.12xlarge spot in us-east-1b no spot price'],
+  ].map(([what, h, r, c, message]) => ({ what, h, r, c, message })) as { what: string; h: PodHints; r: PodRequest; c: SelectionContext; message: string }[])(
+    'refuses $what, saying why', ({ h, r, c, message }) => {
+      expect(list(selectOfferings(r, h, c))).toEqual(['NoInstanceType', message]);
+    });
+
+  it('puts a named reservation first at no marginal cost, and skips reserved without one', () => {
+    const withCr = hints({ instanceType: 'p5.48xlarge', capacityOrder: ['reserved', 'on-demand'], capacityReservationId: 'cr-0123456789abcdef0' });
+    expect(list(selectOfferings(req(), withCr, ctx()))[0]).toBe('p5.48xlarge/reserved/*/0');
+    const withoutCr = hints({ instanceType: 'p5.48xlarge', capacityOrder: ['reserved', 'on-demand'] });
+    expect(list(selectOfferings(req(), withoutCr, ctx()))[0]).toBe('p5.48xlarge/on-demand/us-east-1a/55.04');
+  });
+
+  it('honours the zone hint and hides offerings that just ran out of capacity until they expire', () => {
+    const u = new UnavailableOfferings(60_000);
+    u.mark(offeringKey('spot', 'p5.48xlarge', 'us-east-1b'), 0);
+    const h = hints({ instanceType: 'p5.48xlarge', capacityOrder: ['spot', 'on-demand'] });
+    const at = (now: number): SelectionContext => ctx({ isUnavailable: (k) => u.isUnavailable(k, now) });
+    expect(list(selectOfferings(req(), h, at(1000)))[0]).toBe('p5.48xlarge/spot/us-east-1a/30');
+    expect(list(selectOfferings(req(), h, at(60_000)))[0]).toBe('p5.48xlarge/spot/us-east-1b/25');
+    expect(list(selectOfferings(req(), { ...h, zone: 'us-east-1a' }, ctx()))).toEqual(['p5.48xlarge/spot/us-east-1a/30', 'p5.48xlarge/on-demand/us-east-1a/55.04']);
+  });
+
+  it('breaks price ties by zone order, then by type name', () => {
+    const same = { 'g5.12xlarge': 4.096, 'g5.16xlarge': 4.096 };
+    const s = selectOfferings(req({ gpus: 1, cpuCores: 40 }), hints(), ctx({ onDemandUsdPerHour: same }));
+    expect(list(s)).toEqual(['g5.12xlarge/on-demand/us-east-1a/4.096', 'g5.16xlarge/on-demand/us-east-1a/4.096', 'g5.12xlarge/on-demand/us-east-1b/4.096', 'g5.16xlarge/on-demand/us-east-1b/4.096']);
+  });
+});

@@ -1,0 +1,126 @@
+// Pure: from a pod's request and hints to a ranked list of offerings (type × zone × capacity type)
+// with prices, and the reason every other candidate was turned down. Order: the pod's capacity
+// preference first, then price, then the configured zone order, then the type name.
+import type { CapacityType, PodHints } from '../domain/annotations.js';
+import type { AcceleratorResource, PodRequest } from '../domain/pod-request.js';
+import { extendedResources, type InstanceTypeInfo } from './types.js';
+import { offeringKey, type OfferingKey } from './unavailable.js';
+
+export type SelectionMode = 'explicit' | 'template' | 'auto';
+
+export interface Offering {
+  readonly type: string;
+  /** The AZ; '*' for reserved capacity, whose AZ is the reservation's. */
+  readonly zone: string;
+  readonly capacity: CapacityType;
+  /** Marginal USD per hour: 0 for capacity already paid for (reservations, blocks). */
+  readonly usdPerHour: number;
+}
+
+export interface Rejection {
+  readonly candidate: string;
+  readonly reason: string;
+}
+
+export interface SelectionContext {
+  readonly mode: SelectionMode;
+  readonly types: ReadonlyMap<string, InstanceTypeInfo>;
+  readonly onDemandUsdPerHour: Readonly<Record<string, number>>;
+  readonly spotUsdPerHour: (type: string, zone: string) => number | undefined;
+  /** Configured zones, in preference order. */
+  readonly zones: readonly string[];
+  /** Types an admin allows; empty allows every catalogued type. */
+  readonly allowedTypes: readonly string[];
+  readonly templates: Readonly<Record<string, { readonly instanceType: string }>>;
+  readonly isUnavailable: (key: OfferingKey) => boolean;
+}
+
+export type Selection =
+  | { readonly ok: true; readonly ranked: readonly Offering[]; readonly rejected: readonly Rejection[] }
+  | { readonly ok: false; readonly reason: 'InvalidInstanceSelection' | 'NoInstanceType'; readonly message: string; readonly rejected: readonly Rejection[] };
+
+type Candidates = { readonly names: readonly string[] } | { readonly error: string };
+
+function candidateTypes(h: PodHints, ctx: SelectionContext): Candidates {
+  if (h.instanceType !== undefined) return { names: [h.instanceType] };
+  if (h.workloadTemplate !== undefined) {
+    const t = ctx.templates[h.workloadTemplate];
+    if (ctx.mode === 'explicit') return { error: 'workload templates are not enabled (instances.selectionMode is explicit)' };
+    return t === undefined ? { error: `no workload template named "${h.workloadTemplate}" in the configuration` } : { names: [t.instanceType] };
+  }
+  if (ctx.mode !== 'auto') return { error: 'the pod must name orca.research/instance-type (or orca.research/workload-template)' };
+  return { names: [...ctx.types.keys()] };
+}
+
+function shortfall(req: PodRequest, t: InstanceTypeInfo): string | undefined {
+  if (req.cpuCores > t.vcpus) return `needs ${req.cpuCores} CPUs, has ${t.vcpus}`;
+  if (req.memoryMiB > t.memoryMiB) return `needs ${Math.ceil(req.memoryMiB / 1024)}Gi memory, has ${t.memoryMiB / 1024}Gi`;
+  const has = extendedResources(t);
+  const missing = (Object.entries(req.accelerators) as [AcceleratorResource, number][]).find(([r, n]) => n > (has[r] ?? 0));
+  return missing === undefined ? undefined : `needs ${missing[1]} ${missing[0]}, has ${has[missing[0]] ?? 0}`;
+}
+
+function typeProblem(name: string, req: PodRequest, ctx: SelectionContext): string | undefined {
+  const t = ctx.types.get(name);
+  if (t === undefined) return 'is not in the instance catalog';
+  if (ctx.allowedTypes.length > 0 && !ctx.allowedTypes.includes(name)) return 'is not in instances.allowedInstanceTypes';
+  return shortfall(req, t);
+}
+
+function zonesFor(h: PodHints, ctx: SelectionContext): readonly string[] {
+  return h.zone === undefined ? ctx.zones : ctx.zones.filter((z) => z === h.zone);
+}
+
+type Priced = { readonly offering: Offering } | { readonly rejection: Rejection };
+
+interface Slot { readonly type: string; readonly zone: string; readonly capacity: CapacityType }
+
+function price({ type, zone, capacity }: Slot, h: PodHints, ctx: SelectionContext): Priced {
+  const candidate = `${type} ${capacity} in ${zone}`;
+  if (capacity === 'reserved') return { offering: { type, zone: '*', capacity, usdPerHour: 0 } };
+  if (ctx.isUnavailable(offeringKey(capacity, type, zone))) return { rejection: { candidate, reason: 'recently out of capacity' } };
+  if (capacity === 'on-demand') {
+    const usd = ctx.onDemandUsdPerHour[type];
+    return usd === undefined ? { rejection: { candidate, reason: 'no known on-demand price' } } : { offering: { type, zone, capacity, usdPerHour: usd } };
+  }
+  const spot = ctx.spotUsdPerHour(type, zone);
+  if (spot === undefined) return { rejection: { candidate, reason: 'no spot price' } };
+  const max = h.maxSpotPrice ?? ctx.onDemandUsdPerHour[type];
+  if (max !== undefined && spot > max) return { rejection: { candidate, reason: `spot price ${spot} is above the maximum ${max}` } };
+  return { offering: { type, zone, capacity, usdPerHour: spot } };
+}
+
+function offeringsOf(type: string, h: PodHints, ctx: SelectionContext): Priced[] {
+  const hasReservation = h.capacityReservationId !== undefined || h.capacityBlockId !== undefined;
+  return h.capacityOrder.flatMap((capacity) => {
+    if (capacity === 'reserved') return hasReservation ? [price({ type, zone: '*', capacity }, h, ctx)] : [];
+    return zonesFor(h, ctx).map((zone) => price({ type, zone, capacity }, h, ctx));
+  });
+}
+
+function rank(h: PodHints, ctx: SelectionContext): (a: Offering, b: Offering) => number {
+  const capRank = (o: Offering): number => h.capacityOrder.indexOf(o.capacity);
+  const zoneRank = (o: Offering): number => ctx.zones.indexOf(o.zone);
+  return (a, b) => capRank(a) - capRank(b) || a.usdPerHour - b.usdPerHour || zoneRank(a) - zoneRank(b) || a.type.localeCompare(b.type);
+}
+
+export function selectOfferings(req: PodRequest, h: PodHints, ctx: SelectionContext): Selection {
+  const c = candidateTypes(h, ctx);
+  if ('error' in c) return { ok: false, reason: 'InvalidInstanceSelection', message: c.error, rejected: [] };
+  const rejected: Rejection[] = [];
+  const offerings: Offering[] = [];
+  for (const name of c.names) {
+    const problem = typeProblem(name, req, ctx);
+    if (problem !== undefined) {
+      rejected.push({ candidate: name, reason: problem });
+      continue;
+    }
+    for (const p of offeringsOf(name, h, ctx)) {
+      if ('offering' in p) offerings.push(p.offering);
+      else rejected.push(p.rejection);
+    }
+  }
+  if (offerings.length > 0) return { ok: true, ranked: offerings.sort(rank(h, ctx)), rejected };
+  const why = c.names.length === 1 ? rejected.map((r) => `${r.candidate} ${r.reason}`).join('; ') : `none of ${c.names.length} instance types fits and has capacity`;
+  return { ok: false, reason: 'NoInstanceType', message: why, rejected };
+}
