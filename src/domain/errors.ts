@@ -49,5 +49,21 @@ export class ConfigRefError extends OrcaError {
   }
 }
 
+export type LaunchErrorKind =
+  | 'capacity' | 'quota' | 'reservation-full' | 'unsupported' | 'throttled' | 'unauthorized' | 'invalid' | 'idempotency' | 'unknown';
+
+/**
+ * EC2 refused a launch. `kind` says what ORCA does next: capacity, reservation-full and unsupported
+ * mark the offering unavailable and move on; quota and unauthorized need an admin; invalid is the
+ * pod's or the config's fault; throttled was already retried by the SDK.
+ */
+export class LaunchError extends OrcaError {
+  readonly code = 'ORCA_ERR_LAUNCH';
+  constructor(readonly kind: LaunchErrorKind, readonly awsCode: string, message: string, options?: ErrorOptions) {
+    super(`${awsCode}: ${message}`, options);
+    this.name = 'LaunchError';
+  }
+}
+
 /** Every code ORCA defines, for the documentation check. */
-export const errorCodes = ['ORCA_ERR_CONFIG', 'ORCA_ERR_POD_REJECTED', 'ORCA_ERR_PROVIDER_FAILED', 'ORCA_ERR_CONFIG_REF'] as const;
+export const errorCodes = ['ORCA_ERR_CONFIG', 'ORCA_ERR_POD_REJECTED', 'ORCA_ERR_PROVIDER_FAILED', 'ORCA_ERR_CONFIG_REF', 'ORCA_ERR_LAUNCH'] as const;

@@ -1,0 +1,49 @@
+// An EC2 instance as ORCA's core sees it, and the launch request it makes. Plain data.
+import type { CapacityType, ReservationPreference } from './annotations.js';
+
+export type InstanceState = 'pending' | 'running' | 'shutting-down' | 'terminated' | 'stopping' | 'stopped';
+
+export interface Instance {
+  readonly id: string;
+  readonly type: string;
+  readonly zone: string;
+  readonly state: InstanceState;
+  /** How it is billed: spot, on-demand (incl. reservations) or a Capacity Block. */
+  readonly lifecycle: 'spot' | 'on-demand' | 'capacity-block';
+  readonly launchTime: string;
+  readonly privateIp?: string;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+export interface LaunchSpec {
+  /** Idempotency: the same token never launches twice (see launchToken). */
+  readonly clientToken: string;
+  readonly instanceType: string;
+  readonly capacity: CapacityType;
+  readonly subnetId: string;
+  readonly imageId: string;
+  readonly rootDeviceName: string;
+  /** Identical workers to launch in one call (MinCount 1, MaxCount count). */
+  readonly count: number;
+  readonly maxSpotPrice?: number;
+  readonly capacityReservationId?: string;
+  readonly capacityReservationPreference?: ReservationPreference;
+  readonly capacityBlockId?: string;
+  readonly rootVolumeGiB: number;
+  readonly instanceProfileArn?: string;
+  readonly securityGroupIds: readonly string[];
+  /** Generic bootstrap script: never pod data, never secrets. */
+  readonly userData: string;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly terminationProtection: boolean;
+  readonly dryRun: boolean;
+}
+
+/**
+ * The ClientToken of a launch: the same pod UID and attempt give the same token, so a create
+ * repeated after a crash returns the instance already launched instead of a second one.
+ * EC2 allows 64 ASCII characters.
+ */
+export function launchToken(podUid: string, attempt: number): string {
+  return `orca-${podUid}-${attempt}`.slice(0, 64);
+}

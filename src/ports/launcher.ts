@@ -1,0 +1,15 @@
+// Launching and finding ORCA's EC2 instances, in ORCA's own terms. Implemented in aws/.
+import type { Instance, LaunchSpec } from '../domain/instance.js';
+
+export interface InstanceLauncher {
+  /**
+   * Launches up to `spec.count` identical workers (at least one, or a LaunchError). Repeating a
+   * call with the same clientToken returns the instances of the first call. With `spec.dryRun`
+   * nothing is launched: resolves with [] when EC2 says the call would have succeeded.
+   */
+  launch(spec: LaunchSpec, signal?: AbortSignal): Promise<readonly Instance[]>;
+  /** Terminates the instances; ids already gone are not an error. */
+  terminate(ids: readonly string[], signal?: AbortSignal): Promise<void>;
+  /** Every instance carrying `tagKey=tagValue`, in any state, in as few DescribeInstances calls as pages. */
+  listTagged(tagKey: string, tagValue: string, signal?: AbortSignal): Promise<readonly Instance[]>;
+}
