@@ -1,10 +1,10 @@
 // The fault-injecting proxy in front of moto, driven through ORCA's own EC2 launcher over the real
 // wire protocol: per-offering capacity errors, ClientToken idempotency, throttling retried by the
 // SDK's retry strategy, canned capacity reservations, and call counts.
-import { DescribeCapacityReservationsCommand, DescribeInstancesCommand, DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeCapacityReservationsCommand, DescribeInstancesCommand, DescribeSubnetsCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEc2Launcher } from '../../src/aws/ec2-launcher.js';
+import { createEc2Launcher, runInstancesInput } from '../../src/aws/ec2-launcher.js';
 import { LaunchError } from '../../src/domain/errors.js';
 import { launchToken, type LaunchSpec } from '../../src/domain/instance.js';
 import { FaultProxy } from '../fault-proxy/fault-proxy.js';
@@ -62,6 +62,19 @@ describe('the fault-injecting proxy', () => {
     const out = await patient.send(new DescribeInstancesCommand({ MaxResults: 1000 }));
     expect(out.Reservations).toBeDefined();
     expect(proxy.count('DescribeInstances') - before).toBe(3);
+  });
+
+  it('reads 1000 running instances with one DescribeInstances call', async () => {
+    const launcher = createEc2Launcher(ec2);
+    // moto launches MinCount instances (EC2 launches up to MaxCount): ask for exactly 1000.
+    const input = runInstancesInput(spec({ instanceType: 'g6e.xlarge', count: 1000, clientToken: 'orca-sync-1000', tags: { 'orca.research/cluster': 'sync-1000' } }));
+    await ec2.send(new RunInstancesCommand({ ...input, MinCount: 1000 }));
+    const before = proxy.count('DescribeInstances');
+    const all = await launcher.listTagged('orca.research/cluster', 'sync-1000');
+    const calls = proxy.count('DescribeInstances') - before;
+    process.stdout.write(`sync figures: ${JSON.stringify({ instances: all.length, describeInstancesCalls: calls })}\n`);
+    expect(all).toHaveLength(1000);
+    expect(calls).toBe(1);
   });
 
   it('serves capacity reservations moto does not have', async () => {
