@@ -1,9 +1,13 @@
 // Proves the test bed is real: the built control plane answers kubectl, its scheduler binds pods,
 // its node-lifecycle controller watches Leases, and moto speaks the AWS wire protocols.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoordinationV1Api, CoreV1Api, V1MicroTime, type V1Node, type V1NodeCondition } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { createNamespace, kubeConfig, kubectl, testbed, waitFor } from './fixture.js';
+import { runCommand } from './testbed/testbed.js';
 
 function testNode(name: string): V1Node {
   const now = new Date();
@@ -32,6 +36,19 @@ describe('the control plane', () => {
     const v = JSON.parse(r.stdout) as { serverVersion: { gitVersion: string }; clientVersion: { gitVersion: string } };
     expect(v.serverVersion.gitVersion).toBe(`v${testbed().versions.kubernetes}`);
     expect(v.clientVersion.gitVersion).toBe(`v${testbed().versions.kubernetes}`);
+  });
+
+  it('has helm of the pinned version, able to render a chart for the bed\'s Kubernetes version', async () => {
+    const bed = testbed();
+    const version = await runCommand(bed.binaries.helm, ['version', '--template', '{{.Version}}']);
+    expect(version.stdout).toBe(`v${bed.versions.helm}`);
+    const chart = join(mkdtempSync(join(tmpdir(), 'orca-chart-')), 'smoke');
+    mkdirSync(join(chart, 'templates'), { recursive: true });
+    writeFileSync(join(chart, 'Chart.yaml'), 'apiVersion: v2\nname: smoke\nversion: 0.1.0\n');
+    writeFileSync(join(chart, 'templates', 'cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: smoke\ndata:\n  kube: "{{ .Capabilities.KubeVersion.Version }}"\n');
+    const out = await runCommand(bed.binaries.helm, ['template', chart, '--kube-version', bed.versions.kubernetes]);
+    expect(out.stderr).toBe('');
+    expect(out.stdout).toContain(`kube: "v${bed.versions.kubernetes}"`);
   });
 
   it('schedules a pod onto a node the test registered, and marks the node NotReady once its Lease stops', async () => {
