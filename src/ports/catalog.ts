@@ -10,3 +10,19 @@ export interface PriceSource {
   /** On-demand Linux USD per hour, by instance type, in `region`. Types without a price are absent. */
   onDemandPrices(region: string, types: readonly string[], signal?: AbortSignal): Promise<Record<string, number>>;
 }
+
+export interface SpotPriceSource {
+  /** The latest Linux spot price per "type/zone" for the given types, in USD per hour. */
+  spotPrices(types: readonly string[], signal?: AbortSignal): Promise<ReadonlyMap<string, number>>;
+}
+
+/** The image an instance boots, and the device name of its root volume (from the AMI itself). */
+export interface BootImage {
+  readonly imageId: string;
+  readonly rootDeviceName: string;
+}
+
+export interface ImageSource {
+  /** Resolves an SSM public parameter (e.g. the latest Deep Learning AMI) or an ami-… id to a bootable image. */
+  resolve(parameterOrAmi: string, signal?: AbortSignal): Promise<BootImage>;
+}

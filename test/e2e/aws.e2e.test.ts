@@ -9,7 +9,27 @@ import {
 } from '@aws-sdk/client-ec2';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { describe, expect, it } from 'vitest';
+import { createImageSource } from '../../src/aws/image-source.js';
+import { createSpotPriceSource } from '../../src/aws/spot-price-source.js';
 import { awsClientConfig } from './fixture.js';
+
+describe('ORCA\'s AWS adapters over the wire', () => {
+  it('resolves the Amazon Linux 2023 SSM public parameter to a bootable image with its root device', async () => {
+    const images = createImageSource(new SSMClient(awsClientConfig()), new EC2Client(awsClientConfig()));
+    const img = await images.resolve('/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64');
+    expect(img.imageId).toMatch(/^ami-[0-9a-f]+$/);
+    expect(img.rootDeviceName).toMatch(/^\/dev\//);
+  });
+
+  it('reads current spot prices per type and zone', async () => {
+    const prices = await createSpotPriceSource(new EC2Client(awsClientConfig()), () => new Date()).spotPrices(['p5.48xlarge']);
+    expect(prices.size).toBeGreaterThan(0);
+    for (const [key, usd] of prices) {
+      expect(key).toMatch(/^p5\.48xlarge\/us-east-1[a-f]$/);
+      expect(usd).toBeGreaterThan(0);
+    }
+  });
+});
 
 describe('moto', () => {
   it('runs, describes and terminates an EC2 instance from an AMI found through an SSM public parameter', async () => {

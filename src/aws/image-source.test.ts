@@ -1,0 +1,50 @@
+import { DescribeImagesCommand, DescribeSpotPriceHistoryCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createImageSource } from './image-source.js';
+import { createSpotPriceSource } from './spot-price-source.js';
+
+const ec2 = mockClient(EC2Client);
+const ssm = mockClient(SSMClient);
+beforeEach(() => { ec2.reset(); ssm.reset(); });
+const images = () => createImageSource(new SSMClient({ region: 'us-east-1' }), new EC2Client({ region: 'us-east-1' }));
+const dlami = '/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id';
+
+describe('createImageSource', () => {
+  it('resolves an SSM public parameter to the AMI and its root device', async () => {
+    ssm.on(GetParameterCommand, { Name: dlami }).resolves({ Parameter: { Value: 'ami-0abc1234def567890' } });
+    ec2.on(DescribeImagesCommand, { ImageIds: ['ami-0abc1234def567890'] }).resolves({ Images: [{ ImageId: 'ami-0abc1234def567890', RootDeviceName: '/dev/sda1' }] });
+    expect(await images().resolve(dlami)).toEqual({ imageId: 'ami-0abc1234def567890', rootDeviceName: '/dev/sda1' });
+  });
+
+  it('takes an AMI id as it is, and names a parameter that does not hold one', async () => {
+    ec2.on(DescribeImagesCommand).resolves({ Images: [{ RootDeviceName: '/dev/xvda' }] });
+    expect(await images().resolve('ami-0123456789abcdef0')).toEqual({ imageId: 'ami-0123456789abcdef0', rootDeviceName: '/dev/xvda' });
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: 'not-an-ami' } });
+    await expect(images().resolve('/aws/service/x')).rejects.toThrow('/aws/service/x does not name an AMI (got "not-an-ami")');
+  });
+
+  it('refuses an AMI that does not exist', async () => {
+    ec2.on(DescribeImagesCommand).resolves({ Images: [] });
+    await expect(images().resolve('ami-0123456789abcdef0')).rejects.toThrow('AMI ami-0123456789abcdef0 was not found or has no root device');
+  });
+});
+
+describe('createSpotPriceSource', () => {
+  it('keeps the newest positive Linux price of each type and zone', async () => {
+    const at = (s: string): Date => new Date(`2026-11-23T${s}Z`);
+    ec2.on(DescribeSpotPriceHistoryCommand).resolves({ SpotPriceHistory: [
+      { InstanceType: 'p5.48xlarge', AvailabilityZone: 'us-east-1a', SpotPrice: '30.1', Timestamp: at('10:00:00') },
+      { InstanceType: 'p5.48xlarge', AvailabilityZone: 'us-east-1a', SpotPrice: '28.5', Timestamp: at('11:00:00') },
+      { InstanceType: 'p5.48xlarge', AvailabilityZone: 'us-east-1b', SpotPrice: '0', Timestamp: at('11:00:00') },
+      { InstanceType: 'g6e.xlarge', AvailabilityZone: 'us-east-1b', SpotPrice: '0.61', Timestamp: at('09:00:00') },
+    ] });
+    const now = new Date('2026-11-23T12:00:00Z');
+    const prices = await createSpotPriceSource(new EC2Client({ region: 'us-east-1' }), () => now).spotPrices(['p5.48xlarge', 'g6e.xlarge']);
+    expect([...prices]).toEqual([['p5.48xlarge/us-east-1a', 28.5], ['g6e.xlarge/us-east-1b', 0.61]]);
+    expect(ec2.commandCalls(DescribeSpotPriceHistoryCommand)[0]?.args[0].input).toMatchObject({
+      InstanceTypes: ['p5.48xlarge', 'g6e.xlarge'], ProductDescriptions: ['Linux/UNIX'], StartTime: now,
+    });
+  });
+});
