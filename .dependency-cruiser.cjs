@@ -57,7 +57,7 @@ module.exports = {
       name: 'provider-imports-core-and-ports',
       severity: 'error',
       from: { path: layer('provider') },
-      to: { path: '^src/', pathNot: [only(['domain', 'catalog', 'policy', 'ports', 'provider'])] },
+      to: { path: '^src/', pathNot: [only(['domain', 'catalog', 'policy', 'ports', 'provider']), '^src/observability/logger\\.ts$'] },
     },
     {
       name: 'adapters-import-domain-and-ports',

@@ -1,23 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { Offering } from '../catalog/selection.js';
 import { offeringKey, UnavailableOfferings } from '../catalog/unavailable.js';
-import { LaunchError, type LaunchErrorKind } from '../domain/errors.js';
-import type { Instance, LaunchSpec } from '../domain/instance.js';
-import type { InstanceLauncher } from '../ports/launcher.js';
+import type { LaunchErrorKind } from '../domain/errors.js';
+import { FakeLauncher } from '../../test/fakes/launcher.js';
 import { place, type BaseSpec } from './placement.js';
 
-class FakeLauncher implements InstanceLauncher {
-  readonly specs: LaunchSpec[] = [];
-  constructor(readonly failures: Readonly<Record<string, [LaunchErrorKind, string]>> = {}) {}
-  launch(spec: LaunchSpec): Promise<readonly Instance[]> {
-    this.specs.push(spec);
-    const f = this.failures[`${spec.capacity}:${spec.instanceType}:${spec.subnetId}`];
-    if (f !== undefined) return Promise.reject(new LaunchError(f[0], f[1], 'no'));
-    return Promise.resolve([{ id: `i-${this.specs.length}`, type: spec.instanceType, zone: '', state: 'pending', lifecycle: 'on-demand', launchTime: '', tags: {} }]);
-  }
-  terminate(): Promise<void> { return Promise.resolve(); }
-  listTagged(): Promise<readonly Instance[]> { return Promise.resolve([]); }
-}
+const withFailures = (f: Record<string, [LaunchErrorKind, string]>): FakeLauncher => Object.assign(new FakeLauncher(), { failures: f });
 
 const base: BaseSpec = {
   imageId: 'ami-1', rootDeviceName: '/dev/sda1', count: 1, rootVolumeGiB: 100, securityGroupIds: [], userData: '', tags: {}, terminationProtection: false, dryRun: false,
@@ -29,14 +17,14 @@ const token = (i: number): string => `orca-uid-${i}`;
 
 describe('place', () => {
   it('moves from a spot ICE in the first AZ to on-demand in the second, hiding the empty offering', async () => {
-    const launcher = new FakeLauncher({ 'spot:p5.48xlarge:subnet-a': ['capacity', 'InsufficientInstanceCapacity'], 'spot:p5.48xlarge:subnet-b': ['capacity', 'InsufficientInstanceCapacity'] });
+    const launcher = withFailures({ 'spot:p5.48xlarge:subnet-a': ['capacity', 'InsufficientInstanceCapacity'], 'spot:p5.48xlarge:subnet-b': ['capacity', 'InsufficientInstanceCapacity'] });
     const unavailable = new UnavailableOfferings(60_000);
     const r = await place([o('spot', 'us-east-1a'), o('spot', 'us-east-1b'), o('on-demand', 'us-east-1a'), o('on-demand', 'us-east-1b')], base, deps(launcher, unavailable), token);
     expect(r.ok && r.offering).toEqual(o('on-demand', 'us-east-1a'));
     expect(r.attempts.map((a) => a.message)).toEqual([
       'trying p5.48xlarge spot in us-east-1a: InsufficientInstanceCapacity',
       'trying p5.48xlarge spot in us-east-1b: InsufficientInstanceCapacity',
-      'p5.48xlarge on-demand in us-east-1a: launched i-3',
+      'p5.48xlarge on-demand in us-east-1a: launched i-0001',
     ]);
     expect(launcher.specs.map((s) => s.clientToken)).toEqual(['orca-uid-0', 'orca-uid-1', 'orca-uid-2']);
     expect(unavailable.isUnavailable(offeringKey('spot', 'p5.48xlarge', 'us-east-1a'), 2000)).toBe(true);
@@ -45,14 +33,14 @@ describe('place', () => {
 
   it.each<[LaunchErrorKind, string]>([['quota', 'QuotaExceeded'], ['unauthorized', 'LaunchUnauthorized'], ['invalid', 'InvalidLaunch'], ['idempotency', 'LaunchFailed'], ['unknown', 'LaunchFailed']])(
     'stops at a %s error instead of trying more offerings', async (kind, reason) => {
-      const launcher = new FakeLauncher({ 'on-demand:p5.48xlarge:subnet-a': [kind, 'Code'] });
+      const launcher = withFailures({ 'on-demand:p5.48xlarge:subnet-a': [kind, 'Code'] });
       const r = await place([o('on-demand', 'us-east-1a'), o('on-demand', 'us-east-1b')], base, deps(launcher), token);
       expect(r).toMatchObject({ ok: false, reason });
       expect(launcher.specs).toHaveLength(1);
     });
 
   it('reports NoCapacity with every attempt when all offerings are empty', async () => {
-    const launcher = new FakeLauncher({ 'on-demand:p5.48xlarge:subnet-a': ['capacity', 'InsufficientInstanceCapacity'], 'reserved:p5.48xlarge:subnet-a': ['reservation-full', 'ReservationCapacityExceeded'] });
+    const launcher = withFailures({ 'on-demand:p5.48xlarge:subnet-a': ['capacity', 'InsufficientInstanceCapacity'], 'reserved:p5.48xlarge:subnet-a': ['reservation-full', 'ReservationCapacityExceeded'] });
     const r = await place([o('reserved', '*', 0), o('on-demand', 'us-east-1a')], base, deps(launcher), token);
     expect(r).toMatchObject({ ok: false, reason: 'NoCapacity' });
     expect(r.ok ? '' : r.message).toBe('no capacity: trying p5.48xlarge reserved: ReservationCapacityExceeded; trying p5.48xlarge on-demand in us-east-1a: InsufficientInstanceCapacity');

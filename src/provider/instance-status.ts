@@ -1,0 +1,37 @@
+// Pure: what a pod's status is, given the EC2 instance that runs it. Until the on-instance agent
+// reports container states, a running instance means "waiting for the agent".
+import type { ContainerStatus, Pod } from '../domain/pod.js';
+import type { ReportedStatus } from '../domain/pod-status.js';
+import type { Instance } from '../domain/instance.js';
+
+export interface TrackedPod {
+  readonly containers: readonly { readonly name: string; readonly image: string }[];
+  readonly instance: Instance;
+  readonly deleting: boolean;
+}
+
+export function containersOf(pod: Pod): TrackedPod['containers'] {
+  return pod.spec.containers.map((c) => ({ name: c.name, image: c.image ?? '' }));
+}
+
+function statuses(t: TrackedPod, state: ContainerStatus['state']): ContainerStatus[] {
+  return t.containers.map((c) => ({ name: c.name, image: c.image, imageID: '', ready: false, started: false, restartCount: 0, ...(state === undefined ? {} : { state }) }));
+}
+
+const gone = new Set(['shutting-down', 'terminated', 'stopping', 'stopped']);
+
+export function instanceStatus(t: TrackedPod): ReportedStatus {
+  const i = t.instance;
+  const base = { startTime: i.launchTime, ...(i.privateIp === undefined ? {} : { podIP: i.privateIp }) };
+  if (gone.has(i.state)) {
+    const spot = i.lifecycle === 'spot' && !t.deleting;
+    const reason = t.deleting ? 'Terminated' : spot ? 'SpotInterrupted' : 'InstanceTerminated';
+    const message = `instance ${i.id} is ${i.state}`;
+    const terminated = { exitCode: t.deleting ? 143 : 137, reason, message };
+    return { ...base, phase: 'Failed', ...(t.deleting ? {} : { reason, message }), containerStatuses: statuses(t, { terminated }) };
+  }
+  const waiting = i.state === 'pending'
+    ? { reason: 'InstanceLaunching', message: `${i.type} in ${i.zone} (${i.id}) is starting` }
+    : { reason: 'WaitingForAgent', message: `${i.type} in ${i.zone} (${i.id}) is running; waiting for the ORCA agent to start the containers` };
+  return { ...base, phase: 'Pending', containerStatuses: statuses(t, { waiting }) };
+}
