@@ -17,6 +17,12 @@ import type { Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { createOpsServer } from './observability/ops-server.js';
 import { isRunnable, type Provider } from './provider/provider.js';
+import { createAwsAdapters } from './aws/adapters.js';
+import { loadCatalog } from './catalog-files.js';
+import { Ec2Provider } from './provider/ec2-provider.js';
+import { noProvider } from './provider/no-provider.js';
+import { genericUserData } from './provider/user-data.js';
+import type { EventRecorder } from './ports/kube.js';
 import { systemClock } from './system-clock.js';
 
 export interface AppDeps {
@@ -27,7 +33,10 @@ export interface AppDeps {
   readonly kubeconfig: string | undefined;
   /** The node's InternalIP when the config does not give one. */
   readonly defaultInternalIP: string;
-  readonly provider: (deps: ProviderDeps) => Provider;
+  /** Overrides the provider the config implies (tests run ORCA with a test provider). */
+  readonly provider?: ((deps: ProviderDeps) => Provider) | undefined;
+  /** The instance-catalog/ directory. */
+  readonly catalogDir: string;
 }
 
 /** What a provider is built from: the config, a logger and the adapters it may call. */
@@ -51,6 +60,28 @@ function nodeParams(deps: AppDeps): NodeParams {
   };
 }
 
+/** The EC2 provider when subnets are configured; otherwise one that launches nothing. */
+function configuredProvider(d: AppDeps & { readonly events: EventRecorder; readonly params: NodeParams }): Provider {
+  const { config } = d;
+  const aws = config.aws;
+  if (aws.subnets.length === 0) return noProvider;
+  const clusterId = aws.clusterId ?? d.params.name;
+  const i = config.instances;
+  return new Ec2Provider({
+    ...createAwsAdapters({ region: aws.region, endpoint: aws.endpoint, now: () => systemClock.now() }),
+    catalog: loadCatalog(d.catalogDir, aws.region),
+    events: d.events, clock: systemClock, log: d.log,
+    settings: {
+      clusterId, nodeName: d.params.name, subnets: aws.subnets.map((s) => ({ zone: s.zone, subnetId: s.subnetID })),
+      securityGroupIds: aws.securityGroupIDs, ...(aws.instanceProfileArn === undefined ? {} : { instanceProfileArn: aws.instanceProfileArn }),
+      images: { nvidia: i.images.nvidia, neuron: i.images.neuron ?? '', cpu: i.images.cpu },
+      selectionMode: i.selectionMode, defaultCapacityOrder: i.defaultLaunchType, defaultOnInterruption: i.defaultOnInterruption,
+      allowedTypes: i.allowedInstanceTypes, templates: i.templates, rootVolumeGiB: i.rootVolumeGiB,
+      userData: genericUserData(clusterId), dryRun: aws.dryRun, pollMs: i.pollSeconds * 1000, unavailableTtlMs: 5 * 60_000, tags: aws.tags,
+    },
+  });
+}
+
 export function buildApp(deps: AppDeps): App {
   const { config, log } = deps;
   const registry = new Registry();
@@ -61,10 +92,12 @@ export function buildApp(deps: AppDeps): App {
   const pods = createPodInformer({ kc, nodeName: params.name, log, onRestart: () => { metrics.informerRestarts.inc({ resource: 'pods' }); } });
   const onApiError = (operation: string): void => { metrics.apiErrors.inc({ operation }); };
   const node = new NodeController({ nodes: createNodeApi(kc), leases: createLeaseApi(kc), clock: systemClock, log, params, onApiError });
-  const provider = deps.provider({ config, log, configs: createConfigSource(kc) });
+  const events = createEventRecorder({ kc, nodeName: params.name, log, now: () => systemClock.now() });
+  const providerDeps = { config, log, configs: createConfigSource(kc) };
+  const provider = deps.provider?.(providerDeps) ?? configuredProvider({ ...deps, events, params });
   const podController = new PodController({
     pods, writer: createPodWriter(kc), provider, clock: systemClock, log, metrics, hostIP: params.internalIP,
-    events: createEventRecorder({ kc, nodeName: params.name, log, now: () => systemClock.now() }),
+    events,
   });
   let synced = false;
   void pods.synced.then(() => { synced = true; });

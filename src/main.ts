@@ -4,12 +4,11 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { networkInterfaces } from 'node:os';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command } from 'commander';
 import { buildApp, type ProviderDeps } from './app.js';
 import { parseConfig } from './config/load.js';
 import { createLogger } from './observability/logger.js';
-import { noProvider } from './provider/no-provider.js';
 import type { Provider } from './provider/provider.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
@@ -57,9 +56,9 @@ async function start(flags: Flags, io: CliIo): Promise<number> {
   }
   const config = parsed.value;
   const log = createLogger(config.logging.level);
-  const provider = io.provider ?? ((): Provider => noProvider);
   const kubeconfig = flags.kubeconfig ?? (io.env.KUBECONFIG === '' ? undefined : io.env.KUBECONFIG);
-  await buildApp({ config, log, version, kubeconfig, defaultInternalIP: defaultInternalIP(io.env), provider }).run(io.signal);
+  const catalogDir = fileURLToPath(new URL('../instance-catalog/', import.meta.url));
+  await buildApp({ config, log, version, kubeconfig, defaultInternalIP: defaultInternalIP(io.env), provider: io.provider, catalogDir }).run(io.signal);
   return 0;
 }
 

@@ -10,6 +10,43 @@ const Aws = z.strictObject({
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'an AWS region such as us-east-1'),
   /** Override of every AWS service endpoint (an emulator in tests). Unset in production. */
   endpoint: z.url().optional(),
+  /** Value of the orca.research/cluster tag on every instance; defaults to the node name. */
+  clusterId: z.string().regex(/^[a-zA-Z0-9][-_.a-zA-Z0-9]{0,62}$/, 'letters, digits, - _ . (at most 63)').optional(),
+  /** Subnets to launch into, in preference order. Without any, ORCA launches nothing. */
+  subnets: z.array(z.strictObject({
+    zone: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, 'an Availability Zone such as us-east-1a'),
+    subnetID: z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'a subnet id such as subnet-0123456789abcdef0'),
+  })).default([]),
+  securityGroupIDs: z.array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'a security group id such as sg-0123456789abcdef0')).default([]),
+  /** Instance profile the burst instances run with. */
+  instanceProfileArn: z.string().regex(/^arn:aws[-a-z]*:iam::\d{12}:instance-profile\/.+$/, 'an instance profile ARN').optional(),
+  /** Extra tags on every instance and volume (cost allocation). */
+  tags: z.record(z.string(), z.string()).default({}),
+  /** Every launch becomes an EC2 DryRun: checks permissions and parameters, launches nothing. */
+  dryRun: z.boolean().default(false),
+});
+
+const ssmOrAmi = z.string().regex(/^(\/aws\/service\/.+|ami-[0-9a-f]{8,17})$/, 'an SSM public parameter (/aws/service/…) or an AMI id');
+
+const Instances = z.strictObject({
+  /** explicit: pods name their type; template: also named templates; auto: cheapest type that fits. */
+  selectionMode: z.enum(['explicit', 'template', 'auto']).default('explicit'),
+  /** Capacity to try, in order, when a pod does not say (orca.research/launch-type). */
+  defaultLaunchType: z.array(z.enum(['reserved', 'spot', 'on-demand'])).min(1).default(['on-demand']),
+  defaultOnInterruption: z.enum(['fail', 'relaunch']).default('fail'),
+  /** Instance types pods may use; empty allows every type in the catalog. */
+  allowedInstanceTypes: z.array(z.string()).default([]),
+  templates: z.record(z.string(), z.strictObject({ instanceType: z.string() })).default({}),
+  /** Root volume size when a pod asks for less ephemeral storage (it gets its request + 50 GiB). */
+  rootVolumeGiB: z.int().min(20).max(16_384).default(200),
+  /** Image per accelerator kind: an SSM public parameter or an AMI id. */
+  images: z.strictObject({
+    nvidia: ssmOrAmi.default('/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id'),
+    neuron: ssmOrAmi.optional(),
+    cpu: ssmOrAmi.default('/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64'),
+  }).prefault({}),
+  /** How often all instances are read (one DescribeInstances). */
+  pollSeconds: z.int().min(1).max(600).default(10),
 });
 
 const Taint = z.strictObject({
@@ -56,6 +93,7 @@ const Ops = z.strictObject({
 export const ConfigSchema = z.strictObject({
   aws: Aws,
   node: Node,
+  instances: Instances.prefault({}),
   logging: Logging.prefault({}),
   ops: Ops.prefault({}),
 });

@@ -88,7 +88,9 @@ export class Ec2Provider implements RunnableProvider {
   async #baseSpec(pod: Pod, h: PodHints, first: Offering, req: PodRequest): Promise<BaseSpec> {
     const s = this.#d.settings;
     const kind = this.#d.catalog.types.get(first.type)?.accelerator?.kind ?? 'cpu';
-    const image = await this.#d.images.resolve(h.ami ?? s.images[kind]);
+    const wanted = h.ami ?? s.images[kind];
+    if (wanted === '') throw new PodRejectedError('NoImage', `no image is configured for ${kind} instances (instances.images.${kind})`);
+    const image = await this.#d.images.resolve(wanted);
     const { namespace, name, uid } = pod.metadata;
     return {
       imageId: image.imageId, rootDeviceName: image.rootDeviceName, count: 1,

@@ -30,6 +30,8 @@ export interface OrcaOptions {
   readonly args?: readonly string[];
   /** Run with the test provider (test/provider/) keeping its state in this file, instead of dist/main.js. */
   readonly testProviderState?: string;
+  /** Extra environment (AWS credentials for an emulator). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export function startOrca(config: unknown, opts: OrcaOptions = {}): OrcaProcess {
@@ -37,7 +39,7 @@ export function startOrca(config: unknown, opts: OrcaOptions = {}): OrcaProcess 
   const entry = opts.testProviderState === undefined
     ? [join(repoRoot, 'dist', 'main.js')]
     : ['--import', 'tsx', join(repoRoot, 'test', 'e2e', 'orca-test-main.ts')];
-  const env = opts.testProviderState === undefined ? process.env : { ...process.env, ORCA_TEST_PROVIDER_STATE: opts.testProviderState };
+  const env = { ...process.env, ...opts.env, ...(opts.testProviderState === undefined ? {} : { ORCA_TEST_PROVIDER_STATE: opts.testProviderState }) };
   const child = spawn(process.execPath, [...entry, '--config', configFile, ...(opts.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'], cwd: repoRoot, env,
   });
