@@ -138,3 +138,20 @@ describe('Ec2Provider', () => {
     expect(e.launcher.instances.size).toBe(0);
   });
 });
+
+describe('Ec2Provider spot prices', () => {
+  it('reads spot prices once for a burst, not once per pod', async () => {
+    let reads = 0;
+    const counting: SpotPriceSource = { spotPrices: (t) => { reads++; return spot.spotPrices(t); } };
+    const events = new FakePods();
+    const provider = new Ec2Provider({
+      launcher: new FakeLauncher(), images, spot: counting, events, clock: new FakeClock(), log: createLogger('silent'), settings,
+      catalog: { types: new Map([['p5.48xlarge', p5]]), onDemandUsdPerHour: { 'p5.48xlarge': 55.04 } },
+    });
+    const stop = new AbortController();
+    stops.push(stop);
+    void provider.run(stop.signal);
+    for (let i = 0; i < 5; i++) await provider.createPod(pod(p5Spot, `uid-${i}`));
+    expect(reads).toBe(1);
+  });
+});

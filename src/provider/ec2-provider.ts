@@ -44,6 +44,9 @@ export class Ec2Provider implements RunnableProvider {
   readonly #pods = new Map<string, Tracked>();
   readonly #unavailable: UnavailableOfferings;
   #notify: (key: PodKey) => void = () => undefined;
+  /** Spot prices by "type/zone", with when each type was last read: one read serves a burst. */
+  readonly #spot = new Map<string, number>();
+  readonly #spotReadAt = new Map<string, number>();
   #markPolled: () => void = () => undefined;
   readonly #polled = new Promise<void>((r) => { this.#markPolled = r; });
 
@@ -74,8 +77,9 @@ export class Ec2Provider implements RunnableProvider {
   async #rank(req: PodRequest, h: PodHints): Promise<readonly Offering[]> {
     const s = this.#d.settings;
     const names = h.instanceType !== undefined ? [h.instanceType] : [...this.#d.catalog.types.keys()];
-    const spot = h.capacityOrder.includes('spot') ? await this.#d.spot.spotPrices(names) : new Map<string, number>();
     const now = this.#d.clock.now().getTime();
+    if (h.capacityOrder.includes('spot')) await this.#refreshSpot(names, now);
+    const spot = this.#spot;
     const sel = selectOfferings(req, h, {
       mode: s.selectionMode, types: this.#d.catalog.types, onDemandUsdPerHour: this.#d.catalog.onDemandUsdPerHour,
       spotUsdPerHour: (t, z) => spot.get(`${t}/${z}`), zones: s.subnets.map((x) => x.zone), allowedTypes: s.allowedTypes,
@@ -83,6 +87,15 @@ export class Ec2Provider implements RunnableProvider {
     });
     if (!sel.ok) throw new PodRejectedError(sel.reason, sel.message);
     return sel.ranked;
+  }
+
+  /** Reads spot prices for the types not read in the last five minutes. */
+  async #refreshSpot(types: readonly string[], now: number): Promise<void> {
+    const stale = types.filter((t) => now - (this.#spotReadAt.get(t) ?? -Infinity) > 300_000);
+    if (stale.length === 0) return;
+    const fresh = await this.#d.spot.spotPrices(stale);
+    for (const t of stale) this.#spotReadAt.set(t, now);
+    for (const [k, v] of fresh) this.#spot.set(k, v);
   }
 
   async #baseSpec(pod: Pod, h: PodHints, first: Offering, req: PodRequest): Promise<BaseSpec> {
