@@ -194,3 +194,26 @@ describe('PodController updates', () => {
     expect(e.pods.get(key('a'))?.status?.phase).toBe('Pending');
   });
 });
+
+describe('PodController garbage collection', () => {
+  it('lets go of a provider pod whose pod object is missing on two resyncs a grace period apart', async () => {
+    const pods = new FakePods();
+    const provider = new FakeProvider();
+    const clock = new FakeClock();
+    const c = new PodController({
+      pods, writer: pods, events: pods, provider, clock, log: createLogger('silent'), metrics: createMetrics(new Registry()),
+      hostIP: '10.0.0.5', resyncMs: 1000, gcGraceMs: 1500,
+    });
+    const stop = new AbortController();
+    stops.push(stop);
+    void pods.run();
+    void c.run(stop.signal);
+    await clock.tick(0);
+    provider.statuses.set('uid-orphan', { ref: { key: key('orphan'), uid: 'uid-orphan' }, status: { phase: 'Running' } });
+    await clock.tick(1000);
+    await clock.tick(1000);
+    expect(provider.deletes).toEqual([]);
+    await clock.tick(1000);
+    await until(() => { expect(provider.deletes).toEqual(['uid-orphan']); });
+  });
+});

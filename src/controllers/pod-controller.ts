@@ -28,6 +28,11 @@ export interface PodControllerDeps {
   readonly maxProviderAttempts?: number;
   /** Every pod is reconciled at least this often (default 60 s). */
   readonly resyncMs?: number;
+  /**
+   * A provider pod whose pod object is missing is deleted once it has been missing on two resyncs at
+   * least this long apart (default 60 s): a pod the informer has not delivered yet is never collected.
+   */
+  readonly gcGraceMs?: number;
   /** Back-off after a failure: first delay, doubling up to the maximum (default 1 s … 60 s). */
   readonly retry?: { readonly baseDelayMs: number; readonly maxDelayMs: number };
 }
@@ -46,6 +51,8 @@ export class PodController {
   readonly #lastWritten = new Map<PodKey, NonNullable<Pod['status']>>();
   /** The mutable part of each pod's spec as the provider last saw it (UID → canonical JSON). */
   readonly #dispatched = new Map<string, string>();
+  /** Provider pods missing from the API: UID → when first seen missing. */
+  readonly #suspects = new Map<string, number>();
   #signal: AbortSignal = new AbortController().signal;
 
   constructor(deps: PodControllerDeps) {
@@ -224,6 +231,25 @@ export class PodController {
     }
   }
 
+  /** Garbage collection while running: two passes, a grace period, then the provider lets go. */
+  async #collect(): Promise<void> {
+    const inApi = new Set(this.#d.pods.list().map((p) => p.metadata.uid));
+    const now = this.#d.clock.now().getTime();
+    const missing = (await this.#d.provider.listPods(this.#signal)).filter((p) => !inApi.has(p.ref.uid));
+    const missingUids = new Set(missing.map((p) => p.ref.uid));
+    for (const uid of this.#suspects.keys()) if (!missingUids.has(uid)) this.#suspects.delete(uid);
+    for (const p of missing) {
+      const since = this.#suspects.get(p.ref.uid);
+      if (since === undefined) {
+        this.#suspects.set(p.ref.uid, now);
+      } else if (now - since >= (this.#d.gcGraceMs ?? 60_000)) {
+        this.#log.info({ pod: p.ref.key, uid: p.ref.uid }, 'collecting a provider pod whose pod object is gone');
+        this.#suspects.delete(p.ref.uid);
+        await this.#d.provider.deletePod(p.ref, this.#signal);
+      }
+    }
+  }
+
   #countPhases(): void {
     const counts = new Map<string, number>([['Pending', 0], ['Running', 0], ['Succeeded', 0], ['Failed', 0]]);
     for (const p of this.#d.pods.list()) {
@@ -258,7 +284,10 @@ export class PodController {
     this.#countPhases();
     await Promise.all([
       this.#queue.run(this.#d.workers ?? 16, (k) => this.#timedReconcile(k), (k, e) => { this.#onError(k, e); }, signal),
-      this.#every(this.#d.resyncMs ?? 60_000, signal, () => { this.#resync(); }),
+      this.#every(this.#d.resyncMs ?? 60_000, signal, () => {
+        this.#resync();
+        this.#collect().catch((err: unknown) => { this.#log.warn({ err }, 'garbage collection failed'); });
+      }),
       this.#every(10_000, signal, () => { this.#countPhases(); }),
     ]);
   }
