@@ -155,3 +155,31 @@ describe('Ec2Provider spot prices', () => {
     expect(reads).toBe(1);
   });
 });
+
+describe('Ec2Provider max-lifetime', () => {
+  it('terminates an instance that outlives the pod\'s max-lifetime and fails the pod, also after a restart', async () => {
+    const launcher = new FakeLauncher();
+    const clock = new FakeClock();
+    const events = new FakePods();
+    const make = () => new Ec2Provider({
+      launcher, images, spot, events, clock, log: createLogger('silent'), settings,
+      catalog: { types: new Map([['p5.48xlarge', p5]]), onDemandUsdPerHour: { 'p5.48xlarge': 55.04 } },
+    });
+    const first = make();
+    void first.poll();
+    await first.createPod(pod({ 'orca.research/instance-type': 'p5.48xlarge', 'orca.research/max-lifetime': '2h' }));
+    expect(launcher.specs[0]?.tags['orca.research/max-lifetime-seconds']).toBe('7200');
+    launcher.setState('i-0001', 'running');
+    const restarted = make();
+    await clock.advance(7199_000);
+    await restarted.poll();
+    expect(launcher.terminated).toEqual([]);
+    await clock.advance(1000);
+    await restarted.poll();
+    expect(launcher.terminated).toEqual(['i-0001']);
+    expect(await restarted.getPodStatus(ref)).toMatchObject({ phase: 'Failed', reason: 'MaxLifetimeExceeded' });
+    expect(events.events.map((e) => e.reason)).toContain('MaxLifetimeExceeded');
+    await restarted.poll();
+    expect(launcher.terminated).toEqual(['i-0001']);
+  });
+});

@@ -116,6 +116,7 @@ export class Ec2Provider implements RunnableProvider {
       tags: {
         ...s.tags, Name: `orca-${namespace}-${name}`.slice(0, 255), [TAG.cluster]: s.clusterId, [TAG.node]: s.nodeName,
         [TAG.podNamespace]: namespace, [TAG.podName]: name, [TAG.podUid]: uid, [TAG.budget]: h.budgetNamespace ?? namespace,
+        ...(h.maxLifetimeSeconds === undefined ? {} : { [TAG.maxLifetime]: String(h.maxLifetimeSeconds) }),
       },
     };
   }
@@ -188,6 +189,7 @@ export class Ec2Provider implements RunnableProvider {
     const seen = await this.#d.launcher.listTagged(TAG.node, s.nodeName);
     for (const i of seen) this.#observe(i);
     this.#markPolled();
+    await this.#enforceLifetimes();
   }
 
   #observe(i: Instance): void {
@@ -200,6 +202,21 @@ export class Ec2Provider implements RunnableProvider {
       return;
     }
     if (known.instance.id === i.id) this.#track(known.ref, { ...known, instance: i });
+  }
+
+  /** Terminates instances whose pod has outlived its orca.research/max-lifetime. */
+  async #enforceLifetimes(): Promise<void> {
+    const now = this.#d.clock.now().getTime();
+    for (const t of this.#pods.values()) {
+      const limit = Number(t.instance.tags[TAG.maxLifetime]);
+      const live = t.instance.state === 'pending' || t.instance.state === 'running';
+      if (t.deleting || t.expired === true || !live || !(limit > 0) || Date.parse(t.instance.launchTime) + limit * 1000 > now) continue;
+      await this.#d.launcher.terminate([t.instance.id]);
+      const [namespace = '', name = ''] = t.ref.key.split('/');
+      this.#d.events.podEvent({ metadata: { namespace, name, uid: t.ref.uid }, spec: { containers: [] } }, 'Warning', 'MaxLifetimeExceeded',
+        `instance ${t.instance.id} terminated: the pod reached its orca.research/max-lifetime of ${limit}s`);
+      this.#track(t.ref, { ...t, expired: true, instance: { ...t.instance, state: 'shutting-down' } });
+    }
   }
 
   async run(signal: AbortSignal): Promise<void> {

@@ -37,4 +37,6 @@ export const TAG = {
   podName: 'orca.research/pod-name',
   podUid: 'orca.research/pod-uid',
   budget: 'orca.research/budget-namespace',
+  /** The pod's orca.research/max-lifetime in seconds, so that a restarted ORCA still enforces it. */
+  maxLifetime: 'orca.research/max-lifetime-seconds',
 } as const;

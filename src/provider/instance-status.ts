@@ -8,6 +8,8 @@ export interface TrackedPod {
   readonly containers: readonly { readonly name: string; readonly image: string }[];
   readonly instance: Instance;
   readonly deleting: boolean;
+  /** ORCA terminated the instance because the pod reached its orca.research/max-lifetime. */
+  readonly expired?: boolean;
 }
 
 export function containersOf(pod: Pod): TrackedPod['containers'] {
@@ -20,13 +22,18 @@ function statuses(t: TrackedPod, state: ContainerStatus['state']): ContainerStat
 
 const gone = new Set(['shutting-down', 'terminated', 'stopping', 'stopped']);
 
+function goneReason(t: TrackedPod): string {
+  if (t.deleting) return 'Terminated';
+  if (t.expired === true) return 'MaxLifetimeExceeded';
+  return t.instance.lifecycle === 'spot' ? 'SpotInterrupted' : 'InstanceTerminated';
+}
+
 export function instanceStatus(t: TrackedPod): ReportedStatus {
   const i = t.instance;
   const base = { startTime: i.launchTime, ...(i.privateIp === undefined ? {} : { podIP: i.privateIp }) };
   if (gone.has(i.state)) {
-    const spot = i.lifecycle === 'spot' && !t.deleting;
-    const reason = t.deleting ? 'Terminated' : spot ? 'SpotInterrupted' : 'InstanceTerminated';
-    const message = `instance ${i.id} is ${i.state}`;
+    const reason = goneReason(t);
+    const message = reason === 'MaxLifetimeExceeded' ? `instance ${i.id} reached the pod's max-lifetime` : `instance ${i.id} is ${i.state}`;
     const terminated = { exitCode: t.deleting ? 143 : 137, reason, message };
     return { ...base, phase: 'Failed', ...(t.deleting ? {} : { reason, message }), containerStatuses: statuses(t, { terminated }) };
   }
