@@ -3,6 +3,7 @@
 import { paginateDescribeInstanceTypes, type EC2Client, type InstanceTypeInfo as SdkType } from '@aws-sdk/client-ec2';
 import type { Accelerator, InstanceTypeInfo } from '../domain/instance-type.js';
 import type { CatalogSource } from '../ports/catalog.js';
+import { or } from './sdk-util.js';
 
 function nvidia(t: SdkType): Accelerator | undefined {
   const gpu = t.GpuInfo?.Gpus?.[0];
@@ -19,8 +20,6 @@ function neuron(t: SdkType): Accelerator | undefined {
 }
 
 const isArch = (a: string): a is 'x86_64' | 'arm64' => a === 'x86_64' || a === 'arm64';
-
-const or = <T>(v: T | undefined, fallback: T): T => (v === undefined ? fallback : v);
 
 export function toInstanceTypeInfo(t: SdkType): InstanceTypeInfo {
   const acc = nvidia(t) ?? neuron(t);

@@ -8,10 +8,10 @@ import {
 import type { Instance, InstanceState, LaunchSpec } from '../domain/instance.js';
 import type { InstanceLauncher } from '../ports/launcher.js';
 import { toLaunchError } from './ec2-errors.js';
+import { or, withSignal } from './sdk-util.js';
 
 const states: readonly InstanceState[] = ['pending', 'running', 'shutting-down', 'terminated', 'stopping', 'stopped'];
 
-const or = <T>(v: T | undefined, fallback: T): T => (v === undefined ? fallback : v);
 const lifecycles: ReadonlyMap<string, Instance['lifecycle']> = new Map([['spot', 'spot'], ['capacity-block', 'capacity-block']]);
 
 export function toInstance(i: SdkInstance): Instance {
@@ -25,7 +25,6 @@ export function toInstance(i: SdkInstance): Instance {
   };
 }
 
-const withSignal = (signal: AbortSignal | undefined): { abortSignal?: AbortSignal } => (signal === undefined ? {} : { abortSignal: signal });
 
 function market(s: LaunchSpec): Pick<RunInstancesCommandInput, 'InstanceMarketOptions' | 'CapacityReservationSpecification'> {
   if (s.capacity === 'spot') {

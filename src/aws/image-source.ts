@@ -4,19 +4,18 @@
 import { DescribeImagesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import type { ImageSource } from '../ports/catalog.js';
-
-const signalOpts = (signal: AbortSignal | undefined): { abortSignal?: AbortSignal } => (signal === undefined ? {} : { abortSignal: signal });
+import { withSignal } from './sdk-util.js';
 
 export function createImageSource(ssm: SSMClient, ec2: EC2Client): ImageSource {
   return {
     async resolve(parameterOrAmi, signal) {
       let imageId = parameterOrAmi;
       if (parameterOrAmi.startsWith('/')) {
-        const p = await ssm.send(new GetParameterCommand({ Name: parameterOrAmi }), signalOpts(signal));
+        const p = await ssm.send(new GetParameterCommand({ Name: parameterOrAmi }), withSignal(signal));
         imageId = p.Parameter?.Value ?? '';
       }
       if (!/^ami-[0-9a-f]+$/.test(imageId)) throw new Error(`${parameterOrAmi} does not name an AMI (got "${imageId}")`);
-      const images = await ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }), signalOpts(signal));
+      const images = await ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }), withSignal(signal));
       const root = images.Images?.[0]?.RootDeviceName;
       if (root === undefined) throw new Error(`AMI ${imageId} was not found or has no root device`);
       return { imageId, rootDeviceName: root };
