@@ -166,17 +166,19 @@ describe('PodController', () => {
 
 describe('PodController updates', () => {
   const withImage = (image: string) => ({ ...pod('a'), spec: { ...pod('a').spec, containers: [{ name: 'main', image }] } });
+  /** The pod with `image`, as the watch would deliver it: with the status ORCA last wrote. */
+  const putImage = (e: ReturnType<typeof env>, image: string): void => { e.pods.put({ ...withImage(image), status: e.pods.get(key('a'))?.status ?? {} }); };
 
   it('dispatches a changed image to the provider once, with a Normal Event', async () => {
     const e = env();
     e.pods.put(withImage('train:v1'));
     await until(() => { expect(e.provider.creates).toHaveLength(1); });
-    e.pods.put({ ...withImage('train:v1'), status: e.pods.get(key('a'))?.status ?? {} });
+    putImage(e, 'train:v1');
     await new Promise((r) => setTimeout(r, 30));
     expect(e.provider.updates).toEqual([]);
-    e.pods.put({ ...withImage('train:v2'), status: e.pods.get(key('a'))?.status ?? {} });
+    putImage(e, 'train:v2');
     await until(() => { expect(e.provider.updates).toEqual(['uid-a:train:v2']); });
-    e.pods.put({ ...withImage('train:v2'), status: e.pods.get(key('a'))?.status ?? {} });
+    putImage(e, 'train:v2');
     await new Promise((r) => setTimeout(r, 30));
     expect(e.provider.updates).toEqual(['uid-a:train:v2']);
     expect(e.pods.events.map((x) => x.reason)).toEqual(['Updated']);
@@ -186,10 +188,10 @@ describe('PodController updates', () => {
     const e = env();
     e.pods.put(withImage('train:v1'));
     await until(() => { expect(e.provider.creates).toHaveLength(1); });
-    e.pods.put({ ...withImage('train:v1'), status: e.pods.get(key('a'))?.status ?? {} });
+    putImage(e, 'train:v1');
     await new Promise((r) => setTimeout(r, 30));
     e.provider.updateError = new PodRejectedError('UpdateNotSupported', 'the image of a running burst instance cannot change');
-    e.pods.put({ ...withImage('train:v2'), status: e.pods.get(key('a'))?.status ?? {} });
+    putImage(e, 'train:v2');
     await until(() => { expect(e.pods.events.map((x) => x.reason)).toEqual(['UpdateNotSupported']); });
     expect(e.pods.get(key('a'))?.status?.phase).toBe('Pending');
   });

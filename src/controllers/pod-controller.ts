@@ -8,7 +8,7 @@ import { isTerminalPhase, refOf, type Pod, type PodKey, type PodRef } from '../d
 import { canonical, clearedFields, kubeletStatus, kubeTime, statusDiffers, type ReportedStatus } from '../domain/pod-status.js';
 import type { Clock } from '../ports/clock.js';
 import type { EventRecorder, PodSource, PodWriter } from '../ports/kube.js';
-import type { Provider } from '../provider/provider.js';
+import type { Provider, ProviderPod } from '../provider/provider.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { done, requeueAfter, WorkQueue, type Outcome } from './work-queue.js';
@@ -221,11 +221,15 @@ export class PodController {
     this.#log.warn({ pod: key, err, attempt }, 'pod reconcile failed; retrying');
   }
 
+  /** Provider pods whose pod object is not in the API. */
+  async #missingFromApi(): Promise<ProviderPod[]> {
+    const inApi = new Set(this.#d.pods.list().map((p) => p.metadata.uid));
+    return (await this.#d.provider.listPods(this.#signal)).filter((p) => !inApi.has(p.ref.uid));
+  }
+
   /** Provider pods whose pod object no longer exists (deleted while ORCA was down) are deleted. */
   async #cleanUpDangling(): Promise<void> {
-    const inApi = new Set(this.#d.pods.list().map((p) => p.metadata.uid));
-    for (const p of await this.#d.provider.listPods(this.#signal)) {
-      if (inApi.has(p.ref.uid)) continue;
+    for (const p of await this.#missingFromApi()) {
       this.#log.info({ pod: p.ref.key, uid: p.ref.uid }, 'deleting a provider pod that the API no longer has');
       await this.#d.provider.deletePod(p.ref, this.#signal);
     }
@@ -233,9 +237,8 @@ export class PodController {
 
   /** Garbage collection while running: two passes, a grace period, then the provider lets go. */
   async #collect(): Promise<void> {
-    const inApi = new Set(this.#d.pods.list().map((p) => p.metadata.uid));
     const now = this.#d.clock.now().getTime();
-    const missing = (await this.#d.provider.listPods(this.#signal)).filter((p) => !inApi.has(p.ref.uid));
+    const missing = await this.#missingFromApi();
     const missingUids = new Set(missing.map((p) => p.ref.uid));
     for (const uid of this.#suspects.keys()) if (!missingUids.has(uid)) this.#suspects.delete(uid);
     for (const p of missing) {

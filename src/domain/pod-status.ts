@@ -1,5 +1,6 @@
 // Pure: from what the provider reports about a pod to the status a kubelet would post, and whether
 // that differs from what the API already holds (no write when nothing changed).
+import { defined } from './objects.js';
 import type { ContainerStatus, Pod, PodCondition, PodPhase, PodStatus } from './pod.js';
 
 /** What a provider reports; conditions and host addresses are the controller's business. */
@@ -80,7 +81,7 @@ export function kubeletStatus(pod: Pod, r: ReportedStatus, hostIP: string, now: 
   const optional = { reason, message, podIP, podIPs: podIP === undefined ? undefined : [{ ip: podIP }], containerStatuses, initContainerStatuses };
   return {
     phase,
-    ...(Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)) as Partial<PodStatus>),
+    ...defined(optional),
     conditions: withTransitions(pod.status?.conditions ?? [], desiredConditions(pod, r), now),
     hostIP,
     hostIPs: [{ ip: hostIP }],

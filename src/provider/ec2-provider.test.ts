@@ -183,3 +183,23 @@ describe('Ec2Provider max-lifetime', () => {
     expect(launcher.terminated).toEqual(['i-0001']);
   });
 });
+
+describe('Ec2Provider images', () => {
+  it('resolves each boot image once for a burst, and again after a failed resolution', async () => {
+    const asked: string[] = [];
+    let fail = true;
+    const counting: ImageSource = { resolve: (p) => {
+      asked.push(p);
+      if (fail) { fail = false; return Promise.reject(new Error('ssm throttled')); }
+      return images.resolve(p);
+    } };
+    const provider = new Ec2Provider({
+      launcher: new FakeLauncher(), images: counting, spot, events: new FakePods(), clock: new FakeClock(), log: createLogger('silent'), settings,
+      catalog: { types: new Map([['p5.48xlarge', p5]]), onDemandUsdPerHour: { 'p5.48xlarge': 55.04 } },
+    });
+    void provider.poll();
+    await expect(provider.createPod(pod({ 'orca.research/instance-type': 'p5.48xlarge' }, 'uid-0'))).rejects.toThrow('ssm throttled');
+    for (let i = 1; i < 6; i++) await provider.createPod(pod({ 'orca.research/instance-type': 'p5.48xlarge' }, `uid-${i}`));
+    expect(asked).toEqual(['/aws/service/deeplearning/gpu', '/aws/service/deeplearning/gpu']);
+  });
+});

@@ -6,11 +6,12 @@ import { UnavailableOfferings } from '../catalog/unavailable.js';
 import { describeHintErrors, parsePodHints, type PodHints } from '../domain/annotations.js';
 import { PodRejectedError } from '../domain/errors.js';
 import { launchToken, type Instance } from '../domain/instance.js';
+import { defined } from '../domain/objects.js';
 import type { InstanceTypeInfo } from '../domain/instance-type.js';
 import { podKey, refOf, type Pod, type PodKey, type PodRef } from '../domain/pod.js';
 import { podRequest, type PodRequest } from '../domain/pod-request.js';
 import { canonical, type ReportedStatus } from '../domain/pod-status.js';
-import type { ImageSource, SpotPriceSource } from '../ports/catalog.js';
+import type { BootImage, ImageSource, SpotPriceSource } from '../ports/catalog.js';
 import type { Clock } from '../ports/clock.js';
 import type { EventRecorder } from '../ports/kube.js';
 import type { InstanceLauncher } from '../ports/launcher.js';
@@ -31,11 +32,6 @@ export interface Ec2ProviderDeps {
   readonly settings: Ec2Settings;
 }
 
-/** The entries of `o` whose value is defined (exactOptionalPropertyTypes forbids explicit undefined). */
-function defined<T extends object>(o: T): Partial<{ [K in keyof T]: Exclude<T[K], undefined> }> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<{ [K in keyof T]: Exclude<T[K], undefined> }>;
-}
-
 interface Tracked extends TrackedPod { readonly ref: PodRef; readonly status: string }
 
 export class Ec2Provider implements RunnableProvider {
@@ -47,6 +43,8 @@ export class Ec2Provider implements RunnableProvider {
   /** Spot prices by "type/zone", with when each type was last read: one read serves a burst. */
   readonly #spot = new Map<string, number>();
   readonly #spotReadAt = new Map<string, number>();
+  /** Resolved boot images by parameter or AMI, for an hour: a burst resolves each image once. */
+  readonly #imageCache = new Map<string, { readonly at: number; readonly image: Promise<BootImage> }>();
   #markPolled: () => void = () => undefined;
   readonly #polled = new Promise<void>((r) => { this.#markPolled = r; });
 
@@ -98,12 +96,22 @@ export class Ec2Provider implements RunnableProvider {
     for (const [k, v] of fresh) this.#spot.set(k, v);
   }
 
+  #image(wanted: string): Promise<BootImage> {
+    const now = this.#d.clock.now().getTime();
+    const hit = this.#imageCache.get(wanted);
+    if (hit !== undefined && now - hit.at < 3_600_000) return hit.image;
+    const image = this.#d.images.resolve(wanted);
+    this.#imageCache.set(wanted, { at: now, image });
+    image.catch(() => { this.#imageCache.delete(wanted); });
+    return image;
+  }
+
   async #baseSpec(pod: Pod, h: PodHints, first: Offering, req: PodRequest): Promise<BaseSpec> {
     const s = this.#d.settings;
     const kind = this.#d.catalog.types.get(first.type)?.accelerator?.kind ?? 'cpu';
     const wanted = h.ami ?? s.images[kind];
     if (wanted === '') throw new PodRejectedError('NoImage', `no image is configured for ${kind} instances (instances.images.${kind})`);
-    const image = await this.#d.images.resolve(wanted);
+    const image = await this.#image(wanted);
     const { namespace, name, uid } = pod.metadata;
     return {
       imageId: image.imageId, rootDeviceName: image.rootDeviceName, count: 1,
