@@ -2,7 +2,7 @@
 // violation. Paths are relative to the directory depcruise runs in; node_modules paths are matched
 // unanchored so the rule also holds for the fixture that proves it (test/fixtures/depcheck).
 const SDK = {
-  aws: 'node_modules/@aws-sdk/',
+  aws: 'node_modules/(@aws-sdk|@smithy)/',
   kube: 'node_modules/@kubernetes/client-node/',
   fastify: 'node_modules/(fastify|@fastify/)',
 };
@@ -14,7 +14,7 @@ module.exports = {
   forbidden: [
     {
       name: 'aws-sdk-only-in-aws',
-      comment: 'Only src/aws/ imports @aws-sdk/* (architecture §1).',
+      comment: 'Only src/aws/ imports @aws-sdk/* and the SDK\'s @smithy/* (architecture §1).',
       severity: 'error',
       from: { path: '^src/', pathNot: [layer('aws')] },
       to: { path: SDK.aws },

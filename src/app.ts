@@ -78,6 +78,7 @@ function configuredProvider(d: AppDeps & { readonly events: EventRecorder; reado
       selectionMode: i.selectionMode, defaultCapacityOrder: i.defaultLaunchType, defaultOnInterruption: i.defaultOnInterruption,
       allowedTypes: i.allowedInstanceTypes, templates: i.templates, rootVolumeGiB: i.rootVolumeGiB,
       userData: genericUserData(clusterId), dryRun: aws.dryRun, pollMs: i.pollSeconds * 1000, unavailableTtlMs: 5 * 60_000, tags: aws.tags,
+      batchWindowMs: i.batchWindowSeconds * 1000, batchMax: i.batchMaxInstances,
     },
   });
 }

@@ -1,11 +1,13 @@
 // Builds ORCA's AWS adapters over SDK v3 clients that share one region and endpoint. The SDK's own
-// retry strategy (standard mode, 3 attempts) handles throttling and transient errors.
+// retry strategy (standard mode, 3 attempts) handles throttling and transient errors; EC2's
+// capacity errors are not retried (retry.ts).
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { ImageSource, SpotPriceSource } from '../ports/catalog.js';
 import type { InstanceLauncher } from '../ports/launcher.js';
 import { createEc2Launcher } from './ec2-launcher.js';
 import { createImageSource } from './image-source.js';
+import { NoCapacityRetryStrategy } from './retry.js';
 import { createSpotPriceSource } from './spot-price-source.js';
 
 export interface AwsAdapters {
@@ -16,6 +18,6 @@ export interface AwsAdapters {
 
 export function createAwsAdapters(o: { readonly region: string; readonly endpoint?: string | undefined; readonly now: () => Date }): AwsAdapters {
   const client = { region: o.region, ...(o.endpoint === undefined ? {} : { endpoint: o.endpoint }) };
-  const ec2 = new EC2Client(client);
+  const ec2 = new EC2Client({ ...client, retryStrategy: new NoCapacityRetryStrategy() });
   return { launcher: createEc2Launcher(ec2), images: createImageSource(new SSMClient(client), ec2), spot: createSpotPriceSource(ec2, o.now) };
 }

@@ -1,8 +1,9 @@
 // InstanceLauncher over EC2: RunInstances with IMDSv2 required, an encrypted gp3 root volume, the
 // market and reservation options of the chosen offering, tags on instance and volume, and the
-// ClientToken; DescribeInstances by tag at up to 1000 instances per call.
+// ClientToken; CreateTags for the pod of a batched instance; DescribeInstances by tag at up to 1000
+// instances per call.
 import {
-  paginateDescribeInstances, RunInstancesCommand, TerminateInstancesCommand,
+  CreateTagsCommand, paginateDescribeInstances, RunInstancesCommand, TerminateInstancesCommand,
   type EC2Client, type Instance as SdkInstance, type RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
 import type { Instance, InstanceState, LaunchSpec } from '../domain/instance.js';
@@ -69,6 +70,10 @@ export function createEc2Launcher(ec2: EC2Client): InstanceLauncher {
         if (spec.dryRun && e instanceof Error && e.name === 'DryRunOperation') return [];
         throw toLaunchError(e);
       }
+    },
+    async tag(ids, tags, signal) {
+      const Tags = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+      await ec2.send(new CreateTagsCommand({ Resources: [...ids], Tags }), withSignal(signal));
     },
     async terminate(ids, signal) {
       for (let i = 0; i < ids.length; i += 1000) {

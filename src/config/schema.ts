@@ -47,6 +47,10 @@ const Instances = z.strictObject({
   }).prefault({}),
   /** How often all instances are read (one DescribeInstances). */
   pollSeconds: z.int().min(1).max(600).default(10),
+  /** Identical launches arriving within this many seconds share one RunInstances call. */
+  batchWindowSeconds: z.number().min(0).max(30).default(1),
+  /** At most this many instances in one RunInstances call. */
+  batchMaxInstances: z.int().min(1).max(1000).default(100),
 });
 
 const Taint = z.strictObject({

@@ -40,10 +40,16 @@ export interface LaunchSpec {
 }
 
 /**
- * The ClientToken of a launch: the same pod UID and attempt give the same token, so a create
- * repeated after a crash returns the instance already launched instead of a second one.
- * EC2 allows 64 ASCII characters.
+ * The ClientToken of a one-pod launch: the same pod UID, round and attempt give the same token, so
+ * a create repeated after a crash returns the instance already launched instead of a second one.
+ * A round is one pass over the pod's offerings (a pod that found no capacity tries again in a
+ * later round); attempt is the offering's place in that pass. EC2 allows 64 ASCII characters.
  */
-export function launchToken(podUid: string, attempt: number): string {
-  return `orca-${podUid}-${attempt}`.slice(0, 64);
+export function launchToken(podUid: string, attempt: number, round = 0): string {
+  return (round === 0 ? `orca-${podUid}-${attempt}` : `orca-${podUid}-r${round}-${attempt}`).slice(0, 64);
+}
+
+/** The ClientToken of a batched launch, from a digest of the batch's pod UIDs (see launchToken). */
+export function batchToken(podsDigest: string, attempt: number, round: number): string {
+  return `orca-b-${podsDigest}-${round}-${attempt}`.slice(0, 64);
 }

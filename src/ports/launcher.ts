@@ -8,6 +8,8 @@ export interface InstanceLauncher {
    * nothing is launched: resolves with [] when EC2 says the call would have succeeded.
    */
   launch(spec: LaunchSpec, signal?: AbortSignal): Promise<readonly Instance[]>;
+  /** Adds or overwrites tags on the instances (the pod a batched instance was given). */
+  tag(ids: readonly string[], tags: Readonly<Record<string, string>>, signal?: AbortSignal): Promise<void>;
   /** Terminates the instances; ids already gone are not an error. */
   terminate(ids: readonly string[], signal?: AbortSignal): Promise<void>;
   /** Every instance carrying `tagKey=tagValue`, in any state, in as few DescribeInstances calls as pages. */

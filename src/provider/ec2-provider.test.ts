@@ -1,52 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PodRejectedError } from '../domain/errors.js';
-import type { InstanceTypeInfo } from '../domain/instance-type.js';
-import type { Pod, PodKey } from '../domain/pod.js';
 import { createLogger } from '../observability/logger.js';
 import type { ImageSource, SpotPriceSource } from '../ports/catalog.js';
 import { FakeClock } from '../../test/fakes/clock.js';
+import { env, images, imagesSeen, p5, p5Spot, pod, ref, settings, spot, stopProviders } from '../../test/fakes/ec2-env.js';
 import { FakePods } from '../../test/fakes/kube.js';
 import { FakeLauncher } from '../../test/fakes/launcher.js';
 import { Ec2Provider } from './ec2-provider.js';
-import type { Ec2Settings } from './ec2-settings.js';
 
-const p5: InstanceTypeInfo = {
-  type: 'p5.48xlarge', vcpus: 192, memoryMiB: 2_097_152, architectures: ['x86_64'], efaInterfaces: 32, networkPerformance: '',
-  accelerator: { kind: 'nvidia', model: 'H100', count: 8, memoryMiB: 81_920 },
-};
-const settings: Ec2Settings = {
-  clusterId: 'lab', nodeName: 'orca-aws', subnets: [{ zone: 'us-east-1a', subnetId: 'subnet-a' }, { zone: 'us-east-1b', subnetId: 'subnet-b' }],
-  securityGroupIds: ['sg-1'], images: { nvidia: '/aws/service/deeplearning/gpu', neuron: '/aws/service/neuron', cpu: '/aws/service/al2023' },
-  selectionMode: 'explicit', defaultCapacityOrder: ['on-demand'], defaultOnInterruption: 'fail', allowedTypes: [], templates: {},
-  rootVolumeGiB: 200, userData: '#!/bin/sh\nexec orca-agent\n', dryRun: false, pollMs: 10_000, unavailableTtlMs: 300_000, tags: { team: 'vision' },
-};
-const imagesSeen: string[] = [];
-const images: ImageSource = { resolve: (p) => { imagesSeen.push(p); return Promise.resolve({ imageId: 'ami-0abc', rootDeviceName: '/dev/sda1' }); } };
-const spot: SpotPriceSource = { spotPrices: () => Promise.resolve(new Map([['p5.48xlarge/us-east-1a', 30], ['p5.48xlarge/us-east-1b', 31]])) };
-
-const stops: AbortController[] = [];
-afterEach(() => { for (const s of stops.splice(0)) s.abort(); });
-
-function env(over: Partial<Ec2Settings> = {}, launcher = new FakeLauncher()) {
-  const events = new FakePods();
-  const notified: PodKey[] = [];
-  const provider = new Ec2Provider({
-    launcher, images, spot, events, clock: new FakeClock(), log: createLogger('silent'), settings: { ...settings, ...over },
-    catalog: { types: new Map([['p5.48xlarge', p5]]), onDemandUsdPerHour: { 'p5.48xlarge': 55.04 } },
-  });
-  provider.onStatusChange((k) => notified.push(k));
-  const stop = new AbortController();
-  stops.push(stop);
-  void provider.run(stop.signal);
-  return { provider, launcher, events, notified };
-}
-
-const pod = (annotations: Record<string, string>, uid = 'uid-1'): Pod => ({
-  metadata: { namespace: 'lab', name: 'train-0', uid, annotations },
-  spec: { containers: [{ name: 'main', image: 'pytorch', resources: { limits: { 'nvidia.com/gpu': '8' } } }] },
-});
-const ref = { key: 'lab/train-0' as PodKey, uid: 'uid-1' };
-const p5Spot = { 'orca.research/instance-type': 'p5.48xlarge', 'orca.research/launch-type': 'spot,on-demand' };
+afterEach(stopProviders);
 
 describe('Ec2Provider', () => {
   it('moves past spot capacity errors to on-demand in the second zone, with an Event per attempt', async () => {
@@ -55,7 +17,7 @@ describe('Ec2Provider', () => {
       'on-demand:p5.48xlarge:subnet-a': ['capacity', 'InsufficientInstanceCapacity'],
     } });
     const e = env({}, launcher);
-    await e.provider.createPod(pod(p5Spot));
+    await e.create(pod(p5Spot));
     expect(e.launcher.specs.map((s) => `${s.capacity}/${s.subnetId}`)).toEqual(['spot/subnet-a', 'spot/subnet-b', 'on-demand/subnet-a', 'on-demand/subnet-b']);
     expect(e.events.events.map((x) => `${x.type} ${x.reason}: ${x.message}`)).toEqual([
       'Warning InstanceUnavailable: trying p5.48xlarge spot in us-east-1a: InsufficientInstanceCapacity',
@@ -68,22 +30,24 @@ describe('Ec2Provider', () => {
 
   it('launches with the pod\'s identity in tags, generic user data, the GPU image and a unique ClientToken per attempt', async () => {
     const e = env();
-    await e.provider.createPod(pod({ 'orca.research/instance-type': 'p5.48xlarge', 'orca.research/budget-namespace': 'vision-lab' }));
+    await e.create(pod({ 'orca.research/instance-type': 'p5.48xlarge', 'orca.research/budget-namespace': 'vision-lab' }));
     const s = e.launcher.specs[0];
-    expect(s).toMatchObject({ clientToken: 'orca-uid-1-0', imageId: 'ami-0abc', rootDeviceName: '/dev/sda1', rootVolumeGiB: 200, userData: settings.userData });
+    expect(s).toMatchObject({ clientToken: 'orca-uid-1-0', count: 1, imageId: 'ami-0abc', rootDeviceName: '/dev/sda1', rootVolumeGiB: 200, userData: settings.userData });
     expect(s?.tags).toEqual({
       team: 'vision', Name: 'orca-lab-train-0', 'orca.research/cluster': 'lab', 'orca.research/node': 'orca-aws',
       'orca.research/pod-namespace': 'lab', 'orca.research/pod-name': 'train-0', 'orca.research/pod-uid': 'uid-1', 'orca.research/budget-namespace': 'vision-lab',
+      'orca.research/launch-key': expect.stringMatching(/^[0-9a-f]{16}$/) as unknown,
     });
+    expect(e.launcher.tagged).toEqual([]);
     expect(imagesSeen.at(-1)).toBe('/aws/service/deeplearning/gpu');
   });
 
   it('never launches twice for one pod, also after a restart that finds the instance by its tags', async () => {
     const e = env();
-    await e.provider.createPod(pod({ 'orca.research/instance-type': 'p5.48xlarge' }));
-    await e.provider.createPod(pod({ 'orca.research/instance-type': 'p5.48xlarge' }));
+    await e.create(pod({ 'orca.research/instance-type': 'p5.48xlarge' }));
+    await e.create(pod({ 'orca.research/instance-type': 'p5.48xlarge' }));
     const again = env({}, e.launcher);
-    await again.provider.createPod(pod({ 'orca.research/instance-type': 'p5.48xlarge' }));
+    await again.create(pod({ 'orca.research/instance-type': 'p5.48xlarge' }));
     expect(e.launcher.specs).toHaveLength(1);
     expect((await again.provider.listPods()).map((p) => p.ref)).toEqual([ref]);
   });
@@ -98,18 +62,43 @@ describe('Ec2Provider', () => {
     expect(e.launcher.specs).toEqual([]);
   });
 
-  it('fails a pod at a quota error, and retries later when there is no capacity anywhere', async () => {
+  it('fails a pod at a quota error with an Event, without trying other offerings', async () => {
     const quota = env({}, Object.assign(new FakeLauncher(), { failures: { 'on-demand:p5.48xlarge:subnet-a': ['quota', 'VcpuLimitExceeded'] } }));
-    await expect(quota.provider.createPod(pod({ 'orca.research/instance-type': 'p5.48xlarge' }))).rejects.toMatchObject({ name: 'PodRejectedError', reason: 'QuotaExceeded' });
-    const none = env({ subnets: [{ zone: 'us-east-1a', subnetId: 'subnet-a' }] }, Object.assign(new FakeLauncher(), { failures: { 'on-demand:p5.48xlarge:subnet-a': ['capacity', 'InsufficientInstanceCapacity'] } }));
-    const err = await none.provider.createPod(pod({ 'orca.research/instance-type': 'p5.48xlarge' })).catch((x: unknown) => x);
-    expect(err).not.toBeInstanceOf(PodRejectedError);
-    expect((err as Error).message).toBe('no capacity: trying p5.48xlarge on-demand in us-east-1a: InsufficientInstanceCapacity');
+    await quota.create(pod({ 'orca.research/instance-type': 'p5.48xlarge' }));
+    expect(quota.launcher.specs).toHaveLength(1);
+    expect(await quota.provider.getPodStatus(ref)).toMatchObject({ phase: 'Failed', reason: 'QuotaExceeded', provisioningFailure: { reason: 'QuotaExceeded' } });
+    expect(quota.events.events.map((x) => x.reason)).toEqual(['InstanceUnavailable', 'QuotaExceeded']);
+  });
+
+  it('waits and tries again when there is no capacity anywhere, and fails the pod after five rounds', async () => {
+    const none = env({ subnets: [{ zone: 'us-east-1a', subnetId: 'subnet-a' }], unavailableTtlMs: 5000 },
+      Object.assign(new FakeLauncher(), { failures: { 'on-demand:p5.48xlarge:subnet-a': ['capacity', 'InsufficientInstanceCapacity'] } }));
+    await none.create(pod({ 'orca.research/instance-type': 'p5.48xlarge' }));
+    expect(await none.provider.getPodStatus(ref)).toMatchObject({
+      phase: 'Pending',
+      provisioningFailure: { reason: 'NoCapacity', message: 'no capacity: trying p5.48xlarge on-demand in us-east-1a: InsufficientInstanceCapacity; trying again in 10s (round 2 of 5)' },
+    });
+    for (const wait of [10_000, 20_000, 40_000, 80_000]) {
+      await none.clock.advance(wait);
+      await none.provider.flushLaunches();
+    }
+    expect(none.launcher.specs.map((s) => s.clientToken)).toEqual(['orca-uid-1-0', 'orca-uid-1-r1-0', 'orca-uid-1-r2-0', 'orca-uid-1-r3-0', 'orca-uid-1-r4-0']);
+    expect(await none.provider.getPodStatus(ref)).toMatchObject({ phase: 'Failed', reason: 'NoCapacity' });
+    expect(none.events.events.filter((x) => x.reason === 'NoCapacity')).toHaveLength(5);
+  });
+
+  it('does not count a round in which every offering was still hidden after running out of capacity', async () => {
+    const none = env({ subnets: [{ zone: 'us-east-1a', subnetId: 'subnet-a' }], unavailableTtlMs: 60_000 },
+      Object.assign(new FakeLauncher(), { failures: { 'on-demand:p5.48xlarge:subnet-a': ['capacity', 'InsufficientInstanceCapacity'] } }));
+    await none.create(pod({ 'orca.research/instance-type': 'p5.48xlarge' }));
+    await none.clock.advance(10_000);
+    expect(await none.provider.getPodStatus(ref)).toMatchObject({ phase: 'Pending', provisioningFailure: { message: expect.stringContaining('every offering recently ran out of capacity: p5.48xlarge on-demand in us-east-1a') as unknown } });
+    expect(none.launcher.specs).toHaveLength(1);
   });
 
   it('follows the instance through polls, and terminates it on delete', async () => {
     const e = env();
-    await e.provider.createPod(pod({ 'orca.research/instance-type': 'p5.48xlarge' }));
+    await e.create(pod({ 'orca.research/instance-type': 'p5.48xlarge' }));
     e.launcher.setState('i-0001', 'running');
     await e.provider.poll();
     expect(await e.provider.getPodStatus(ref)).toMatchObject({ phase: 'Pending', podIP: '10.0.0.9', containerStatuses: [{ state: { waiting: { reason: 'WaitingForAgent' } } }] });
@@ -124,7 +113,7 @@ describe('Ec2Provider', () => {
   it('fails the pod with SpotInterrupted when EC2 takes its spot instance back', async () => {
     const launcher = Object.assign(new FakeLauncher(), { failures: {} });
     const e = env({}, launcher);
-    await e.provider.createPod(pod({ 'orca.research/instance-type': 'p5.48xlarge', 'orca.research/launch-type': 'spot' }));
+    await e.create(pod({ 'orca.research/instance-type': 'p5.48xlarge', 'orca.research/launch-type': 'spot' }));
     e.launcher.setState('i-0001', 'terminated');
     await e.provider.poll();
     expect(await e.provider.getPodStatus(ref)).toMatchObject({ phase: 'Failed', reason: 'SpotInterrupted', message: 'instance i-0001 is terminated' });
@@ -132,8 +121,10 @@ describe('Ec2Provider', () => {
 
   it('in dry-run mode checks the launch with EC2 and fails the pod saying nothing was launched', async () => {
     const e = env({ dryRun: true });
-    await expect(e.provider.createPod(pod({ 'orca.research/instance-type': 'p5.48xlarge' })))
-      .rejects.toEqual(new PodRejectedError('DryRun', 'dry run passed for p5.48xlarge on-demand in us-east-1a; nothing was launched (dryRun is on)'));
+    await e.create(pod({ 'orca.research/instance-type': 'p5.48xlarge' }));
+    expect(await e.provider.getPodStatus(ref)).toMatchObject({
+      phase: 'Failed', reason: 'DryRun', message: 'dry run passed for p5.48xlarge on-demand in us-east-1a; nothing was launched (dryRun is on)',
+    });
     expect(e.launcher.specs[0]?.dryRun).toBe(true);
     expect(e.launcher.instances.size).toBe(0);
   });
@@ -143,14 +134,7 @@ describe('Ec2Provider spot prices', () => {
   it('reads spot prices once for a burst, not once per pod', async () => {
     let reads = 0;
     const counting: SpotPriceSource = { spotPrices: (t) => { reads++; return spot.spotPrices(t); } };
-    const events = new FakePods();
-    const provider = new Ec2Provider({
-      launcher: new FakeLauncher(), images, spot: counting, events, clock: new FakeClock(), log: createLogger('silent'), settings,
-      catalog: { types: new Map([['p5.48xlarge', p5]]), onDemandUsdPerHour: { 'p5.48xlarge': 55.04 } },
-    });
-    const stop = new AbortController();
-    stops.push(stop);
-    void provider.run(stop.signal);
+    const { provider } = env({}, new FakeLauncher(), new FakeClock(), { spot: counting });
     for (let i = 0; i < 5; i++) await provider.createPod(pod(p5Spot, `uid-${i}`));
     expect(reads).toBe(1);
   });
@@ -168,6 +152,7 @@ describe('Ec2Provider max-lifetime', () => {
     const first = make();
     void first.poll();
     await first.createPod(pod({ 'orca.research/instance-type': 'p5.48xlarge', 'orca.research/max-lifetime': '2h' }));
+    await first.flushLaunches();
     expect(launcher.specs[0]?.tags['orca.research/max-lifetime-seconds']).toBe('7200');
     launcher.setState('i-0001', 'running');
     const restarted = make();
@@ -193,11 +178,7 @@ describe('Ec2Provider images', () => {
       if (fail) { fail = false; return Promise.reject(new Error('ssm throttled')); }
       return images.resolve(p);
     } };
-    const provider = new Ec2Provider({
-      launcher: new FakeLauncher(), images: counting, spot, events: new FakePods(), clock: new FakeClock(), log: createLogger('silent'), settings,
-      catalog: { types: new Map([['p5.48xlarge', p5]]), onDemandUsdPerHour: { 'p5.48xlarge': 55.04 } },
-    });
-    void provider.poll();
+    const { provider } = env({}, new FakeLauncher(), new FakeClock(), { images: counting });
     await expect(provider.createPod(pod({ 'orca.research/instance-type': 'p5.48xlarge' }, 'uid-0'))).rejects.toThrow('ssm throttled');
     for (let i = 1; i < 6; i++) await provider.createPod(pod({ 'orca.research/instance-type': 'p5.48xlarge' }, `uid-${i}`));
     expect(asked).toEqual(['/aws/service/deeplearning/gpu', '/aws/service/deeplearning/gpu']);

@@ -1,24 +1,25 @@
-// The EC2 provider: a pod's annotations and requests → selection → placement over the ranked
-// offerings → an instance tagged with the pod's identity. Status comes from one tag-filtered
-// DescribeInstances per poll for all of the node's instances. Deleting a pod terminates its instance.
-import { selectOfferings, type Offering } from '../catalog/selection.js';
+// The EC2 provider: a pod's annotations and requests → a launch plan → a batch of identical launches
+// → an instance given to the pod (tags). Status comes from one tag-filtered DescribeInstances per
+// poll for all of the node's instances. Deleting a pod terminates its instance.
 import { UnavailableOfferings } from '../catalog/unavailable.js';
 import { describeHintErrors, parsePodHints, type PodHints } from '../domain/annotations.js';
 import { PodRejectedError } from '../domain/errors.js';
-import { launchToken, type Instance } from '../domain/instance.js';
-import { defined } from '../domain/objects.js';
+import type { Instance } from '../domain/instance.js';
 import type { InstanceTypeInfo } from '../domain/instance-type.js';
 import { podKey, refOf, type Pod, type PodKey, type PodRef } from '../domain/pod.js';
-import { podRequest, type PodRequest } from '../domain/pod-request.js';
+import { podRequest } from '../domain/pod-request.js';
 import { canonical, type ReportedStatus } from '../domain/pod-status.js';
-import type { BootImage, ImageSource, SpotPriceSource } from '../ports/catalog.js';
+import type { ImageSource, SpotPriceSource } from '../ports/catalog.js';
 import type { Clock } from '../ports/clock.js';
 import type { EventRecorder } from '../ports/kube.js';
 import type { InstanceLauncher } from '../ports/launcher.js';
 import type { Logger } from '../observability/logger.js';
+import { sendBatch, type BatchLaunchDeps, type LaunchItem } from './batch-launch.js';
 import { TAG, type Ec2Settings } from './ec2-settings.js';
-import { containersOf, instanceStatus, type TrackedPod } from './instance-status.js';
-import { describeOffering, place, type BaseSpec, type PlacementResult } from './placement.js';
+import { containersOf, instanceStatus, type LaunchState, type TrackedPod } from './instance-status.js';
+import { LaunchBatcher } from './launch-batcher.js';
+import { LaunchPlanner, type LaunchPlan } from './launch-plan.js';
+import type { FailureReason } from './placement.js';
 import type { ProviderPod, RunnableProvider } from './provider.js';
 
 export interface Ec2ProviderDeps {
@@ -34,17 +35,34 @@ export interface Ec2ProviderDeps {
 
 interface Tracked extends TrackedPod { readonly ref: PodRef; readonly status: string }
 
+/** A pod waiting for a launch, before or after it has a plan. */
+type Waiting = Omit<LaunchItem, 'plan'>;
+
+/** Passes over a pod's offerings before it fails for lack of capacity. */
+export const launchRounds = 5;
+/** An instance that never got a pod (its launch was cut off before tagging) is terminated after this. */
+export const unassignedGraceMs = 10 * 60_000;
+const retryDelayMs = (round: number): number => Math.min(10_000 * 2 ** (round - 1), 160_000);
+const live = (i: Instance): boolean => i.state === 'pending' || i.state === 'running';
+const recoverable: ReadonlySet<string> = new Set(['NoCapacity', 'LaunchFailed']);
+
 export class Ec2Provider implements RunnableProvider {
   readonly #d: Ec2ProviderDeps;
   readonly #log: Logger;
   readonly #pods = new Map<string, Tracked>();
+  /** Pod UID by instance id, for instances this process gave a pod (their tags may lag). */
+  readonly #byInstance = new Map<string, string>();
+  /** Instances this process launched and has not yet given a pod: never taken over or collected. */
+  readonly #launched = new Set<string>();
+  /** Instances whose pod tags are being written. */
+  readonly #tagging = new Set<string>();
+  /** Instances with no pod, from the last poll. */
+  #idle = new Map<string, Instance>();
   readonly #unavailable: UnavailableOfferings;
+  readonly #planner: LaunchPlanner;
+  readonly #batcher: LaunchBatcher<LaunchItem>;
+  readonly #stop = new AbortController();
   #notify: (key: PodKey) => void = () => undefined;
-  /** Spot prices by "type/zone", with when each type was last read: one read serves a burst. */
-  readonly #spot = new Map<string, number>();
-  readonly #spotReadAt = new Map<string, number>();
-  /** Resolved boot images by parameter or AMI, for an hour: a burst resolves each image once. */
-  readonly #imageCache = new Map<string, { readonly at: number; readonly image: Promise<BootImage> }>();
   #markPolled: () => void = () => undefined;
   readonly #polled = new Promise<void>((r) => { this.#markPolled = r; });
 
@@ -52,10 +70,21 @@ export class Ec2Provider implements RunnableProvider {
     this.#d = deps;
     this.#log = deps.log.child({ component: 'ec2-provider' });
     this.#unavailable = new UnavailableOfferings(deps.settings.unavailableTtlMs);
+    this.#planner = new LaunchPlanner({ ...deps, unavailable: this.#unavailable });
+    this.#batcher = new LaunchBatcher<LaunchItem>({
+      clock: deps.clock, windowMs: deps.settings.batchWindowMs, maxSize: deps.settings.batchMax,
+      send: (_key, items) => sendBatch(items, this.#batchDeps()),
+      onError: (err) => { this.#log.error({ err }, 'launch batch failed'); },
+    });
   }
 
   onStatusChange(notify: (key: PodKey) => void): void {
     this.#notify = notify;
+  }
+
+  /** Sends every waiting launch now and waits for all launches in flight (tests, shutdown). */
+  flushLaunches(): Promise<void> {
+    return this.#batcher.flush();
   }
 
   #track(ref: PodRef, t: TrackedPod): void {
@@ -65,6 +94,11 @@ export class Ec2Provider implements RunnableProvider {
     if (before?.status !== status) this.#notify(ref.key);
   }
 
+  #setLaunch(ref: PodRef, launch: LaunchState): void {
+    const t = this.#pods.get(ref.uid);
+    if (t !== undefined) this.#track(ref, { ...t, launch });
+  }
+
   #hints(pod: Pod): PodHints {
     const s = this.#d.settings;
     const r = parsePodHints(pod.metadata.annotations ?? {}, { capacityOrder: s.defaultCapacityOrder, onInterruption: s.defaultOnInterruption });
@@ -72,101 +106,118 @@ export class Ec2Provider implements RunnableProvider {
     return r.value;
   }
 
-  async #rank(req: PodRequest, h: PodHints): Promise<readonly Offering[]> {
-    const s = this.#d.settings;
-    const names = h.instanceType !== undefined ? [h.instanceType] : [...this.#d.catalog.types.keys()];
-    const now = this.#d.clock.now().getTime();
-    if (h.capacityOrder.includes('spot')) await this.#refreshSpot(names, now);
-    const spot = this.#spot;
-    const sel = selectOfferings(req, h, {
-      mode: s.selectionMode, types: this.#d.catalog.types, onDemandUsdPerHour: this.#d.catalog.onDemandUsdPerHour,
-      spotUsdPerHour: (t, z) => spot.get(`${t}/${z}`), zones: s.subnets.map((x) => x.zone), allowedTypes: s.allowedTypes,
-      templates: s.templates, isUnavailable: (k) => this.#unavailable.isUnavailable(k, now),
-    });
-    if (!sel.ok) throw new PodRejectedError(sel.reason, sel.message);
-    return sel.ranked;
-  }
-
-  /** Reads spot prices for the types not read in the last five minutes. */
-  async #refreshSpot(types: readonly string[], now: number): Promise<void> {
-    const stale = types.filter((t) => now - (this.#spotReadAt.get(t) ?? -Infinity) > 300_000);
-    if (stale.length === 0) return;
-    const fresh = await this.#d.spot.spotPrices(stale);
-    for (const t of stale) this.#spotReadAt.set(t, now);
-    for (const [k, v] of fresh) this.#spot.set(k, v);
-  }
-
-  #image(wanted: string): Promise<BootImage> {
-    const now = this.#d.clock.now().getTime();
-    const hit = this.#imageCache.get(wanted);
-    if (hit !== undefined && now - hit.at < 3_600_000) return hit.image;
-    const image = this.#d.images.resolve(wanted);
-    this.#imageCache.set(wanted, { at: now, image });
-    image.catch(() => { this.#imageCache.delete(wanted); });
-    return image;
-  }
-
-  async #baseSpec(pod: Pod, h: PodHints, first: Offering, req: PodRequest): Promise<BaseSpec> {
-    const s = this.#d.settings;
-    const kind = this.#d.catalog.types.get(first.type)?.accelerator?.kind ?? 'cpu';
-    const wanted = h.ami ?? s.images[kind];
-    if (wanted === '') throw new PodRejectedError('NoImage', `no image is configured for ${kind} instances (instances.images.${kind})`);
-    const image = await this.#image(wanted);
-    const { namespace, name, uid } = pod.metadata;
-    return {
-      imageId: image.imageId, rootDeviceName: image.rootDeviceName, count: 1,
-      rootVolumeGiB: Math.max(s.rootVolumeGiB, Math.ceil(req.ephemeralStorageGiB) + 50),
-      securityGroupIds: s.securityGroupIds, userData: s.userData, terminationProtection: h.terminationProtection, dryRun: s.dryRun,
-      ...defined({
-        instanceProfileArn: s.instanceProfileArn, maxSpotPrice: h.maxSpotPrice, capacityReservationId: h.capacityReservationId,
-        capacityReservationPreference: h.capacityReservationPreference, capacityBlockId: h.capacityBlockId,
-      }),
-      tags: {
-        ...s.tags, Name: `orca-${namespace}-${name}`.slice(0, 255), [TAG.cluster]: s.clusterId, [TAG.node]: s.nodeName,
-        [TAG.podNamespace]: namespace, [TAG.podName]: name, [TAG.podUid]: uid, [TAG.budget]: h.budgetNamespace ?? namespace,
-        ...(h.maxLifetimeSeconds === undefined ? {} : { [TAG.maxLifetime]: String(h.maxLifetimeSeconds) }),
-      },
-    };
-  }
-
-  #report(pod: Pod, r: PlacementResult): void {
-    for (const a of r.attempts) {
-      const ok = a.outcome === 'launched' || a.outcome === 'dry-run';
-      this.#d.events.podEvent(pod, ok ? 'Normal' : 'Warning', ok ? 'InstanceLaunched' : 'InstanceUnavailable', a.message);
-    }
-  }
-
   async createPod(pod: Pod): Promise<void> {
     await this.#polled;
     const ref = refOf(pod);
     if (this.#pods.has(ref.uid)) return;
-    const h = this.#hints(pod);
-    const req = podRequest(pod);
-    const ranked = await this.#rank(req, h);
-    const r = await this.#launch(pod, h, req, ranked);
-    this.#report(pod, r);
-    if (!r.ok) {
-      if (r.reason === 'NoCapacity' || r.reason === 'LaunchFailed') throw new Error(r.message);
-      throw new PodRejectedError(r.reason, r.message);
-    }
-    if (this.#d.settings.dryRun) throw new PodRejectedError('DryRun', `dry run passed for ${describeOffering(r.offering)}; nothing was launched (dryRun is on)`);
-    const instance = r.instances[0];
-    if (instance === undefined) throw new Error('EC2 returned no instance');
-    this.#log.info({ pod: ref.key, instanceId: instance.id, offering: describeOffering(r.offering) }, 'instance launched');
-    this.#track(ref, { containers: containersOf(pod), instance, deleting: false });
+    const hints = this.#hints(pod);
+    const request = podRequest(pod);
+    const planned = await this.#planner.plan(pod, hints, request);
+    const message = planned.ok ? `waiting to launch ${planned.plan.ranked[0]?.type ?? ''}` : planned.wait;
+    this.#track(ref, { containers: containersOf(pod), deleting: false, launch: { state: 'queued', message } });
+    if (planned.ok) this.#batcher.add(planned.plan.key, { pod, ref, hints, request, plan: planned.plan, round: 0 });
+    else this.#waitAndRetry({ pod, ref, hints, request, round: 0 }, 'NoCapacity', planned.wait);
   }
 
-  /** Places the pod on the offerings that boot the same image as the best one. */
-  async #launch(pod: Pod, h: PodHints, req: PodRequest, ranked: readonly Offering[]): Promise<PlacementResult> {
-    const first = ranked[0];
-    if (first === undefined) throw new PodRejectedError('NoInstanceType', 'no offering to try');
-    const kindOf = (o: Offering): string => this.#d.catalog.types.get(o.type)?.accelerator?.kind ?? 'cpu';
-    const base = await this.#baseSpec(pod, h, first, req);
+  #wanted(ref: PodRef): boolean {
+    const t = this.#pods.get(ref.uid);
+    return t !== undefined && !t.deleting && t.instance === undefined && t.launch?.state !== 'failed';
+  }
+
+  #batchDeps(): BatchLaunchDeps {
     const s = this.#d.settings;
-    return place(ranked.filter((o) => kindOf(o) === kindOf(first)), base, {
-      launcher: this.#d.launcher, unavailable: this.#unavailable, now: () => this.#d.clock.now().getTime(),
+    return {
+      launcher: this.#d.launcher, unavailable: this.#unavailable, events: this.#d.events, now: () => this.#d.clock.now().getTime(),
       subnetFor: (z) => (z === '' ? s.subnets[0]?.subnetId : s.subnets.find((x) => x.zone === z)?.subnetId),
-    }, (i) => launchToken(pod.metadata.uid, i));
+      wanted: (item) => this.#wanted(item.ref),
+      launched: (instances) => { for (const i of instances) this.#launched.add(i.id); },
+      claimIdle: (plan, n) => this.#claimIdle(plan, n),
+      assign: (item, instance) => { this.#assign(item, instance); },
+      tagPod: (item, instance) => this.#tagPod(instance.id, item.plan.podTags, item.ref.key),
+      failed: (item, reason, message) => { this.#launchFailed(item, reason, message); },
+    };
+  }
+
+  #claimIdle(plan: LaunchPlan, n: number): readonly Instance[] {
+    const offered = (i: Instance): boolean => plan.ranked.some((o) => o.type === i.type && (o.zone === '*' || o.zone === i.zone) && capacityOf(i) === (o.capacity === 'spot' ? 'spot' : 'on-demand'));
+    const fits = [...this.#idle.values()]
+      .filter((i) => live(i) && !this.#launched.has(i.id) && !this.#byInstance.has(i.id) && i.tags[TAG.launchKey] === plan.launchKey && offered(i)).slice(0, n);
+    for (const i of fits) this.#idle.delete(i.id);
+    return fits;
+  }
+
+  #assign(item: LaunchItem, instance: Instance): void {
+    this.#launched.delete(instance.id);
+    this.#byInstance.set(instance.id, item.ref.uid);
+    const t = this.#pods.get(item.ref.uid);
+    if (t === undefined || t.deleting) {
+      void this.#terminate(instance.id, 'its pod was deleted while it launched');
+      if (t !== undefined) this.#track(item.ref, { ...t, instance: { ...instance, state: 'shutting-down' } });
+      return;
+    }
+    const tags = { ...instance.tags, ...item.plan.podTags };
+    this.#log.info({ pod: item.ref.key, instanceId: instance.id, type: instance.type, zone: instance.zone }, 'instance launched');
+    this.#track(item.ref, { containers: t.containers, deleting: false, instance: { ...instance, tags } });
+  }
+
+  async #tagPod(id: string, tags: Readonly<Record<string, string>>, key: PodKey): Promise<void> {
+    if (this.#tagging.has(id)) return;
+    this.#tagging.add(id);
+    try {
+      await this.#d.launcher.tag([id], tags);
+    } catch (err) {
+      this.#log.warn({ err, pod: key, instanceId: id }, 'could not tag the instance with its pod; trying again at the next poll');
+    } finally {
+      this.#tagging.delete(id);
+    }
+  }
+
+  async #terminate(id: string, why: string): Promise<void> {
+    try {
+      await this.#d.launcher.terminate([id]);
+      this.#log.info({ instanceId: id, why }, 'instance terminated');
+    } catch (err) {
+      this.#log.warn({ err, instanceId: id, why }, 'could not terminate the instance; trying again later');
+    }
+  }
+
+  #launchFailed(item: Waiting, reason: FailureReason | 'DryRun', message: string): void {
+    if (!this.#wanted(item.ref)) return;
+    const round = item.round + 1;
+    if (recoverable.has(reason) && round < launchRounds) this.#waitAndRetry({ ...item, round }, reason, message);
+    else this.#giveUp(item, reason, message);
+  }
+
+  #giveUp(item: Waiting, reason: string, message: string): void {
+    this.#d.events.podEvent(item.pod, 'Warning', reason, message);
+    this.#setLaunch(item.ref, { state: 'failed', reason, message });
+  }
+
+  /** Shows the pod as waiting for capacity, then plans and queues it again after a delay. */
+  #waitAndRetry(item: Waiting, reason: string, why: string): void {
+    const delay = retryDelayMs(Math.max(1, item.round));
+    const message = `${why}; trying again in ${delay / 1000}s (round ${item.round + 1} of ${launchRounds})`;
+    this.#d.events.podEvent(item.pod, 'Warning', reason, message);
+    this.#setLaunch(item.ref, { state: 'retrying', reason, message });
+    void this.#retryAfter(item, delay);
+  }
+
+  async #retryAfter(item: Waiting, delay: number): Promise<void> {
+    try {
+      await this.#d.clock.sleep(delay, this.#stop.signal);
+    } catch {
+      return;
+    }
+    if (!this.#wanted(item.ref)) return;
+    try {
+      const planned = await this.#planner.plan(item.pod, item.hints, item.request);
+      if (planned.ok) this.#batcher.add(planned.plan.key, { ...item, plan: planned.plan });
+      else this.#waitAndRetry(item, 'NoCapacity', planned.wait);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (err instanceof PodRejectedError) this.#giveUp(item, err.reason, message);
+      else this.#launchFailed(item, 'LaunchFailed', message);
+    }
   }
 
   updatePod(): Promise<void> {
@@ -176,8 +227,13 @@ export class Ec2Provider implements RunnableProvider {
   async deletePod(ref: PodRef): Promise<void> {
     const t = this.#pods.get(ref.uid);
     if (t === undefined) return;
-    if (!t.deleting) await this.#d.launcher.terminate([t.instance.id]);
-    this.#track(ref, { ...t, deleting: true, instance: { ...t.instance, state: t.instance.state === 'terminated' ? 'terminated' : 'shutting-down' } });
+    const i = t.instance;
+    if (i === undefined) {
+      this.#track(ref, { ...t, deleting: true });
+      return;
+    }
+    if (!t.deleting) await this.#d.launcher.terminate([i.id]);
+    this.#track(ref, { ...t, deleting: true, instance: { ...i, state: i.state === 'terminated' ? 'terminated' : 'shutting-down' } });
   }
 
   async getPodStatus(ref: PodRef): Promise<ReportedStatus | undefined> {
@@ -195,35 +251,58 @@ export class Ec2Provider implements RunnableProvider {
   async poll(): Promise<void> {
     const s = this.#d.settings;
     const seen = await this.#d.launcher.listTagged(TAG.node, s.nodeName);
-    for (const i of seen) this.#observe(i);
+    const idle = new Map<string, Instance>();
+    for (const i of seen) {
+      if (i.tags[TAG.cluster] !== s.clusterId) continue;
+      if (!this.#observe(i) && live(i)) idle.set(i.id, i);
+    }
+    this.#idle = idle;
     this.#markPolled();
+    await this.#collectUnassigned();
     await this.#enforceLifetimes();
   }
 
-  #observe(i: Instance): void {
-    const uid = i.tags[TAG.podUid];
-    if (uid === undefined || i.tags[TAG.cluster] !== this.#d.settings.clusterId) return;
+  /** Follows an instance that has a pod; false when it has none. */
+  #observe(i: Instance): boolean {
+    const uid = this.#byInstance.get(i.id) ?? i.tags[TAG.podUid];
+    if (uid === undefined) return false;
     const known = this.#pods.get(uid);
     if (known === undefined) {
       const key = podKey(String(i.tags[TAG.podNamespace]), String(i.tags[TAG.podName]));
       this.#track({ key, uid }, { containers: [], instance: i, deleting: false });
-      return;
+    } else if (known.instance === undefined) {
+      this.#byInstance.set(i.id, uid);
+      this.#track(known.ref, { ...known, instance: i });
+    } else if (known.instance.id === i.id) {
+      this.#track(known.ref, { ...known, instance: { ...i, tags: { ...known.instance.tags, ...i.tags } } });
+      if (i.tags[TAG.podUid] === undefined && live(i)) void this.#tagPod(i.id, podTagsOf(known.instance), known.ref.key);
     }
-    if (known.instance.id === i.id) this.#track(known.ref, { ...known, instance: i });
+    return true;
+  }
+
+  /** Terminates instances that never got a pod, once they are older than unassignedGraceMs. */
+  async #collectUnassigned(): Promise<void> {
+    const now = this.#d.clock.now().getTime();
+    for (const i of this.#idle.values()) {
+      if (this.#launched.has(i.id) || Date.parse(i.launchTime) + unassignedGraceMs > now) continue;
+      this.#idle.delete(i.id);
+      await this.#terminate(i.id, `no pod was given this instance within ${unassignedGraceMs / 60_000} minutes of its launch`);
+    }
   }
 
   /** Terminates instances whose pod has outlived its orca.research/max-lifetime. */
   async #enforceLifetimes(): Promise<void> {
     const now = this.#d.clock.now().getTime();
     for (const t of this.#pods.values()) {
-      const limit = Number(t.instance.tags[TAG.maxLifetime]);
-      const live = t.instance.state === 'pending' || t.instance.state === 'running';
-      if (t.deleting || t.expired === true || !live || !(limit > 0) || Date.parse(t.instance.launchTime) + limit * 1000 > now) continue;
-      await this.#d.launcher.terminate([t.instance.id]);
+      const i = t.instance;
+      if (i === undefined) continue;
+      const limit = Number(i.tags[TAG.maxLifetime]);
+      if (t.deleting || t.expired === true || !live(i) || !(limit > 0) || Date.parse(i.launchTime) + limit * 1000 > now) continue;
+      await this.#d.launcher.terminate([i.id]);
       const [namespace = '', name = ''] = t.ref.key.split('/');
       this.#d.events.podEvent({ metadata: { namespace, name, uid: t.ref.uid }, spec: { containers: [] } }, 'Warning', 'MaxLifetimeExceeded',
-        `instance ${t.instance.id} terminated: the pod reached its orca.research/max-lifetime of ${limit}s`);
-      this.#track(t.ref, { ...t, expired: true, instance: { ...t.instance, state: 'shutting-down' } });
+        `instance ${i.id} terminated: the pod reached its orca.research/max-lifetime of ${limit}s`);
+      this.#track(t.ref, { ...t, expired: true, instance: { ...i, state: 'shutting-down' } });
     }
   }
 
@@ -236,5 +315,14 @@ export class Ec2Provider implements RunnableProvider {
       }
       await this.#d.clock.sleep(this.#d.settings.pollMs, signal).catch(() => undefined);
     }
+    this.#stop.abort();
+    await this.#batcher.close();
   }
+}
+
+const capacityOf = (i: Instance): 'spot' | 'on-demand' => (i.lifecycle === 'spot' ? 'spot' : 'on-demand');
+
+function podTagsOf(i: Instance): Record<string, string> {
+  const keep = ['Name', TAG.podName, TAG.podUid];
+  return Object.fromEntries(Object.entries(i.tags).filter(([k]) => keep.includes(k)));
 }

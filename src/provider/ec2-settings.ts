@@ -26,6 +26,10 @@ export interface Ec2Settings {
   readonly dryRun: boolean;
   readonly pollMs: number;
   readonly unavailableTtlMs: number;
+  /** Identical launches arriving within this window share one RunInstances call. */
+  readonly batchWindowMs: number;
+  /** At most this many instances per RunInstances call. */
+  readonly batchMax: number;
   /** Extra tags on every instance (cost allocation). */
   readonly tags: Readonly<Record<string, string>>;
 }
@@ -39,4 +43,6 @@ export const TAG = {
   budget: 'orca.research/budget-namespace',
   /** The pod's orca.research/max-lifetime in seconds, so that a restarted ORCA still enforces it. */
   maxLifetime: 'orca.research/max-lifetime-seconds',
+  /** Digest of the launch parameters: an instance whose pod tags were never written can be given to a pod with the same digest. */
+  launchKey: 'orca.research/launch-key',
 } as const;

@@ -1,12 +1,20 @@
-// Pure: what a pod's status is, given the EC2 instance that runs it. Until the on-instance agent
-// reports container states, a running instance means "waiting for the agent".
+// Pure: what a pod's status is, given the EC2 instance that runs it (or, before there is one, how
+// its launch is going). Until the on-instance agent reports container states, a running instance
+// means "waiting for the agent".
 import type { ContainerStatus, Pod } from '../domain/pod.js';
 import type { ReportedStatus } from '../domain/pod-status.js';
 import type { Instance } from '../domain/instance.js';
 
+/** A pod without an instance: waiting in a launch batch, waiting to try again, or given up. */
+export type LaunchState =
+  | { readonly state: 'queued'; readonly message: string }
+  | { readonly state: 'retrying' | 'failed'; readonly reason: string; readonly message: string };
+
 export interface TrackedPod {
   readonly containers: readonly { readonly name: string; readonly image: string }[];
-  readonly instance: Instance;
+  readonly instance?: Instance;
+  /** How the launch is going while there is no instance. */
+  readonly launch?: LaunchState;
   readonly deleting: boolean;
   /** ORCA terminated the instance because the pod reached its orca.research/max-lifetime. */
   readonly expired?: boolean;
@@ -22,17 +30,30 @@ function statuses(t: TrackedPod, state: ContainerStatus['state']): ContainerStat
 
 const gone = new Set(['shutting-down', 'terminated', 'stopping', 'stopped']);
 
-function goneReason(t: TrackedPod): string {
+function goneReason(t: TrackedPod, i: Instance): string {
   if (t.deleting) return 'Terminated';
   if (t.expired === true) return 'MaxLifetimeExceeded';
-  return t.instance.lifecycle === 'spot' ? 'SpotInterrupted' : 'InstanceTerminated';
+  return i.lifecycle === 'spot' ? 'SpotInterrupted' : 'InstanceTerminated';
+}
+
+function launchStatus(t: TrackedPod): ReportedStatus {
+  const l = t.launch ?? { state: 'queued', message: 'waiting to launch' };
+  if (t.deleting) {
+    const terminated = { exitCode: 143, reason: 'Terminated', message: 'the pod was deleted before an instance ran it' };
+    return { phase: 'Failed', containerStatuses: statuses(t, { terminated }) };
+  }
+  if (l.state === 'failed') return { phase: 'Failed', reason: l.reason, message: l.message, provisioningFailure: { reason: l.reason, message: l.message } };
+  const waiting = { reason: 'InstanceLaunching', message: l.message };
+  const failure = l.state === 'retrying' ? { provisioningFailure: { reason: l.reason, message: l.message } } : {};
+  return { phase: 'Pending', ...failure, containerStatuses: statuses(t, { waiting }) };
 }
 
 export function instanceStatus(t: TrackedPod): ReportedStatus {
   const i = t.instance;
+  if (i === undefined) return launchStatus(t);
   const base = { startTime: i.launchTime, ...(i.privateIp === undefined ? {} : { podIP: i.privateIp }) };
   if (gone.has(i.state)) {
-    const reason = goneReason(t);
+    const reason = goneReason(t, i);
     const message = reason === 'MaxLifetimeExceeded' ? `instance ${i.id} reached the pod's max-lifetime` : `instance ${i.id} is ${i.state}`;
     const terminated = { exitCode: t.deleting ? 143 : 137, reason, message };
     return { ...base, phase: 'Failed', ...(t.deleting ? {} : { reason, message }), containerStatuses: statuses(t, { terminated }) };

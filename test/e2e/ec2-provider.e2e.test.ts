@@ -2,33 +2,22 @@
 // meets capacity errors and lands on-demand in the second AZ; the request EC2 sees is right and
 // carries no pod data in user data; deleting the pod terminates its instance; an instance whose
 // pod is gone is terminated when ORCA starts.
-import { DescribeInstancesCommand, DescribeSubnetsCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaultProxy } from '../fault-proxy/fault-proxy.js';
-import { awsClientConfig, createNamespace, kubectl, testbed, waitFor } from './fixture.js';
-import { startOrca, type OrcaProcess } from './orca-process.js';
+import { defaultSubnets, startEc2Node, type Subnet } from './ec2-node.js';
+import { awsClientConfig, createNamespace, kubectl, waitFor } from './fixture.js';
+import type { OrcaProcess } from './orca-process.js';
 import { burstPod, core, eventsFor, podNow } from './pods.js';
-import { freePort } from './testbed/ports.js';
 
 const ns = 'burst-jobs';
 const node = 'orca-ec2';
-const al2023 = '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64';
 let proxy: FaultProxy & { readonly url: string };
 let ec2: EC2Client;
-let subnets: { id: string; zone: string }[] = [];
+let subnets: Subnet[] = [];
 let orca: OrcaProcess;
 
-async function startNode(): Promise<OrcaProcess> {
-  const aws = awsClientConfig();
-  const o = startOrca({
-    aws: { region: aws.region, endpoint: proxy.url, clusterId: 'e2e-ec2', subnets: subnets.slice(0, 2).map((s) => ({ zone: s.zone, subnetID: s.id })) },
-    node: { name: node, internalIP: '127.0.0.1', capacity: { 'nvidia.com/gpu': 16 } },
-    instances: { images: { nvidia: al2023, cpu: al2023 }, pollSeconds: 1 },
-    ops: { port: await freePort(), host: '127.0.0.1' },
-  }, { args: ['--kubeconfig', testbed().kubeconfig], env: { AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey } });
-  await waitFor('orca ready', () => Promise.resolve(o.logLines().find((l) => l.msg === 'orca ready')), 60_000, 200);
-  return o;
-}
+const startNode = (): Promise<OrcaProcess> => startEc2Node({ endpoint: proxy.url, node, clusterId: 'e2e-ec2', subnets: subnets.slice(0, 2) });
 
 async function instancesOf(podUid: string) {
   const out = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:orca.research/pod-uid', Values: [podUid] }] }));
@@ -38,8 +27,7 @@ async function instancesOf(podUid: string) {
 beforeAll(async () => {
   proxy = await FaultProxy.start(awsClientConfig().endpoint);
   ec2 = new EC2Client(awsClientConfig());
-  const s = await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'default-for-az', Values: ['true'] }] }));
-  subnets = (s.Subnets ?? []).map((x) => ({ id: x.SubnetId ?? '', zone: x.AvailabilityZone ?? '' })).sort((a, b) => a.zone.localeCompare(b.zone));
+  subnets = await defaultSubnets(ec2);
   await createNamespace(ns);
   orca = await startNode();
 });
@@ -70,6 +58,9 @@ describe('the EC2 provider', () => {
       `trying p5.48xlarge spot in ${a.zone}: InsufficientInstanceCapacity`,
       `trying p5.48xlarge spot in ${b.zone}: InsufficientInstanceCapacity`,
     ]);
+    // One call per offering: capacity errors are not retried by the SDK, ORCA moves on instead.
+    expect(proxy.runInstances.map((r) => `${r.InstanceType ?? ''} ${r['InstanceMarketOptions.MarketType'] ?? 'on-demand'} ${r.SubnetId === a.id ? 'a' : 'b'}`))
+      .toEqual(['p5.48xlarge spot a', 'p5.48xlarge spot b', 'p5.48xlarge on-demand a', 'p5.48xlarge on-demand b']);
     const sent = proxy.runInstances.at(-1) ?? {};
     expect(sent).toMatchObject({
       InstanceType: 'p5.48xlarge', SubnetId: b.id, 'MetadataOptions.HttpTokens': 'required', 'BlockDeviceMapping.1.Ebs.Encrypted': 'true',

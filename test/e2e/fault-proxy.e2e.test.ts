@@ -1,10 +1,12 @@
 // The fault-injecting proxy in front of moto, driven through ORCA's own EC2 launcher over the real
-// wire protocol: per-offering capacity errors, ClientToken idempotency, throttling retried by the
-// SDK's retry strategy, canned capacity reservations, and call counts.
-import { DescribeCapacityReservationsCommand, DescribeInstancesCommand, DescribeSubnetsCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
+// wire protocol: per-offering capacity errors, capacity pools that fill a call in part, pending
+// instances, ClientToken idempotency, throttling retried by the SDK's retry strategy, canned
+// capacity reservations, and call counts.
+import { DescribeCapacityReservationsCommand, DescribeInstancesCommand, DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEc2Launcher, runInstancesInput } from '../../src/aws/ec2-launcher.js';
+import { createEc2Launcher } from '../../src/aws/ec2-launcher.js';
+import { NoCapacityRetryStrategy } from '../../src/aws/retry.js';
 import { LaunchError } from '../../src/domain/errors.js';
 import { launchToken, type LaunchSpec } from '../../src/domain/instance.js';
 import { FaultProxy } from '../fault-proxy/fault-proxy.js';
@@ -47,6 +49,20 @@ describe('the fault-injecting proxy', () => {
     expect(Buffer.from(sent.UserData ?? '', 'base64').toString()).toBe('#!/bin/sh\necho generic bootstrap\n');
   });
 
+  it('with ORCA\'s retry strategy, sends an InsufficientInstanceCapacity launch once but retries throttling', async () => {
+    const [a] = subnets;
+    const client = new EC2Client({ ...awsClientConfig(), endpoint: proxy.url, retryStrategy: new NoCapacityRetryStrategy() });
+    const launcher = createEc2Launcher(client);
+    proxy.rules.push({ action: 'RunInstances', match: { InstanceType: 'p5en.48xlarge' }, error: 'InsufficientInstanceCapacity' });
+    const before = proxy.runInstances.length;
+    await expect(launcher.launch(spec({ instanceType: 'p5en.48xlarge', subnetId: a?.id ?? '', clientToken: 'orca-ice-once' }))).rejects.toMatchObject({ kind: 'capacity' });
+    expect(proxy.runInstances.length - before).toBe(1);
+    proxy.rules.push({ action: 'RunInstances', match: { InstanceType: 'trn2.48xlarge' }, error: 'RequestLimitExceeded', times: 2 });
+    const [inst] = await launcher.launch(spec({ instanceType: 'trn2.48xlarge', subnetId: a?.id ?? '', clientToken: 'orca-throttled', tags: { 'orca.research/cluster': 'throttled' } }));
+    expect(inst?.type).toBe('trn2.48xlarge');
+    expect(proxy.runInstances.length - before).toBe(4);
+  });
+
   it('answers a repeated ClientToken with the first launch, so moto holds one instance', async () => {
     const launcher = createEc2Launcher(ec2);
     const first = await launcher.launch(spec({ clientToken: 'orca-idempotent-0', tags: { 'orca.research/cluster': 'idem' } }));
@@ -66,15 +82,35 @@ describe('the fault-injecting proxy', () => {
 
   it('reads 1000 running instances with one DescribeInstances call', async () => {
     const launcher = createEc2Launcher(ec2);
-    // moto launches MinCount instances (EC2 launches up to MaxCount): ask for exactly 1000.
-    const input = runInstancesInput(spec({ instanceType: 'g6e.xlarge', count: 1000, clientToken: 'orca-sync-1000', tags: { 'orca.research/cluster': 'sync-1000' } }));
-    await ec2.send(new RunInstancesCommand({ ...input, MinCount: 1000 }));
+    const launched = await launcher.launch(spec({ instanceType: 'g6e.xlarge', count: 1000, clientToken: 'orca-sync-1000', tags: { 'orca.research/cluster': 'sync-1000' } }));
+    expect(launched).toHaveLength(1000);
     const before = proxy.count('DescribeInstances');
     const all = await launcher.listTagged('orca.research/cluster', 'sync-1000');
     const calls = proxy.count('DescribeInstances') - before;
     process.stdout.write(`sync figures: ${JSON.stringify({ instances: all.length, describeInstancesCalls: calls })}\n`);
     expect(all).toHaveLength(1000);
     expect(calls).toBe(1);
+  });
+
+  it('fills a batched launch only as far as its capacity pool goes, then answers InsufficientInstanceCapacity', async () => {
+    const launcher = createEc2Launcher(ec2);
+    proxy.pools.push({ match: { InstanceType: 'g6.xlarge' }, available: 6 });
+    const got = await launcher.launch(spec({ instanceType: 'g6.xlarge', count: 10, clientToken: 'orca-pool-0', tags: { 'orca.research/cluster': 'pool' } }));
+    expect(got).toHaveLength(6);
+    expect(proxy.runInstances.at(-1)).toMatchObject({ MinCount: '1', MaxCount: '10' });
+    const more = await launcher.launch(spec({ instanceType: 'g6.xlarge', count: 4, clientToken: 'orca-pool-1' })).catch((x: unknown) => x);
+    expect(more).toMatchObject({ kind: 'capacity', awsCode: 'InsufficientInstanceCapacity' });
+    expect(await launcher.listTagged('orca.research/cluster', 'pool')).toHaveLength(6);
+  });
+
+  it('shows a new instance as pending for a while, as EC2 does', async () => {
+    const launcher = createEc2Launcher(ec2);
+    proxy.pendingMs = 8000;
+    const [inst] = await launcher.launch(spec({ instanceType: 'g6.2xlarge', clientToken: 'orca-pending-0', tags: { 'orca.research/cluster': 'pending' } }));
+    expect((await launcher.listTagged('orca.research/cluster', 'pending')).map((i) => [i.id, i.state])).toEqual([[inst?.id, 'pending']]);
+    proxy.pendingMs = 1;
+    expect((await launcher.listTagged('orca.research/cluster', 'pending')).map((i) => i.state)).toEqual(['running']);
+    proxy.pendingMs = 0;
   });
 
   it('serves capacity reservations moto does not have', async () => {

@@ -1,5 +1,5 @@
-// An in-memory EC2: launches instances (idempotent by ClientToken), fails chosen offerings, and
-// answers listTagged from what it launched.
+// An in-memory EC2: launches instances (idempotent by ClientToken, as many as an offering has
+// capacity for), fails chosen offerings, tags, and answers listTagged from what it launched.
 import { LaunchError, type LaunchErrorKind } from '../../src/domain/errors.js';
 import type { Instance, LaunchSpec } from '../../src/domain/instance.js';
 import type { InstanceLauncher } from '../../src/ports/launcher.js';
@@ -7,27 +7,51 @@ import type { InstanceLauncher } from '../../src/ports/launcher.js';
 export class FakeLauncher implements InstanceLauncher {
   readonly specs: LaunchSpec[] = [];
   readonly terminated: string[] = [];
+  readonly tagged: { ids: readonly string[]; tags: Readonly<Record<string, string>> }[] = [];
   readonly instances = new Map<string, Instance>();
-  readonly #byToken = new Map<string, string>();
+  readonly #byToken = new Map<string, string[]>();
   /** Failures by "capacity:type:subnet". */
   failures: Record<string, [LaunchErrorKind, string]> = {};
+  /** Instances left by "capacity:type:subnet"; unlimited when absent. */
+  capacity: Record<string, number> = {};
+  /** Tag calls fail while this is set. */
+  tagError: Error | undefined;
   zoneOf: (subnet: string) => string = (s) => s.replace('subnet-', 'us-east-1');
 
   launch(spec: LaunchSpec): Promise<readonly Instance[]> {
     this.specs.push(spec);
-    const f = this.failures[`${spec.capacity}:${spec.instanceType}:${spec.subnetId}`];
+    const offering = `${spec.capacity}:${spec.instanceType}:${spec.subnetId}`;
+    const f = this.failures[offering];
     if (f !== undefined) return Promise.reject(new LaunchError(f[0], f[1], 'no'));
-    if (spec.dryRun) return Promise.resolve([]);
     const existing = this.#byToken.get(spec.clientToken);
-    if (existing !== undefined) return Promise.resolve([this.instances.get(existing) as Instance]);
+    if (existing !== undefined) return Promise.resolve(existing.map((id) => this.instances.get(id) as Instance));
+    const left = this.capacity[offering] ?? Infinity;
+    if (left === 0) return Promise.reject(new LaunchError('capacity', 'InsufficientInstanceCapacity', 'no'));
+    if (spec.dryRun) return Promise.resolve([]);
+    const n = Math.min(spec.count, left);
+    if (this.capacity[offering] !== undefined) this.capacity[offering] = left - n;
+    const ids = Array.from({ length: n }, () => this.#add(spec));
+    this.#byToken.set(spec.clientToken, ids);
+    return Promise.resolve(ids.map((id) => this.instances.get(id) as Instance));
+  }
+
+  #add(spec: LaunchSpec): string {
     const id = `i-${String(this.instances.size + 1).padStart(4, '0')}`;
-    const i: Instance = {
+    this.instances.set(id, {
       id, type: spec.instanceType, zone: this.zoneOf(spec.subnetId), state: 'pending', lifecycle: spec.capacity === 'spot' ? 'spot' : 'on-demand',
       launchTime: '2026-11-23T12:00:00Z', privateIp: '10.0.0.9', tags: { ...spec.tags },
-    };
-    this.instances.set(id, i);
-    this.#byToken.set(spec.clientToken, id);
-    return Promise.resolve([i]);
+    });
+    return id;
+  }
+
+  tag(ids: readonly string[], tags: Readonly<Record<string, string>>): Promise<void> {
+    if (this.tagError !== undefined) return Promise.reject(this.tagError);
+    this.tagged.push({ ids, tags });
+    for (const id of ids) {
+      const i = this.instances.get(id);
+      if (i !== undefined) this.instances.set(id, { ...i, tags: { ...i.tags, ...tags } });
+    }
+    return Promise.resolve();
   }
 
   terminate(ids: readonly string[]): Promise<void> {

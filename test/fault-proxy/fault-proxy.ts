@@ -1,7 +1,9 @@
 // A fault-injecting proxy in front of moto (a test component, never shipped). It forwards every AWS
-// call unchanged, counts them by action, and adds what moto lacks: capacity errors per offering
-// (instance type × subnet × market), throttling, ClientToken idempotency for RunInstances, and
-// canned capacity reservations. EC2 speaks the Query protocol: form-encoded Action=…, XML errors.
+// call, counts them by action, and adds what moto lacks: capacity errors per offering (instance
+// type × subnet × market), limited capacity pools that fill a RunInstances call only in part,
+// throttling, ClientToken idempotency for RunInstances, and canned capacity reservations. moto
+// launches MinCount instances; EC2 launches as many as it has up to MaxCount, so the proxy rewrites
+// MinCount to what the call gets. EC2 speaks the Query protocol: form-encoded Action=…, XML errors.
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -15,6 +17,12 @@ export interface FaultRule {
   readonly error: string;
   /** How many matching calls fail; unlimited when absent. */
   times?: number;
+}
+
+/** Instances left for the RunInstances calls that match; a call gets what is left up to its MaxCount. */
+export interface CapacityPool {
+  readonly match: Readonly<Record<string, string>>;
+  available: number;
 }
 
 export interface CapacityReservation {
@@ -37,6 +45,8 @@ function reservationsXml(list: readonly CapacityReservation[]): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<DescribeCapacityReservationsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>${randomUUID()}</requestId><capacityReservationSet>${items}</capacityReservationSet></DescribeCapacityReservationsResponse>`;
 }
 
+interface Answer { readonly status: number; readonly headers: Record<string, string>; readonly body: Buffer }
+
 async function body(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
@@ -46,11 +56,15 @@ async function body(req: IncomingMessage): Promise<Buffer> {
 export class FaultProxy {
   readonly rules: FaultRule[] = [];
   readonly reservations: CapacityReservation[] = [];
+  readonly pools: CapacityPool[] = [];
+  /** Instances stay `pending` in DescribeInstances for this long after their launch (moto starts them at once). */
+  pendingMs = 0;
+  readonly #launchedAt = new Map<string, number>();
   /** Calls seen, by action (EC2 Action or the X-Amz-Target of JSON protocols). */
   readonly calls = new Map<string, number>();
   /** Every RunInstances call's parameters, in order. */
   readonly runInstances: Record<string, string>[] = [];
-  readonly #byToken = new Map<string, { status: number; headers: Record<string, string>; body: Buffer }>();
+  readonly #byToken = new Map<string, Answer>();
   readonly #server: Server;
   readonly #target: URL;
 
@@ -73,6 +87,9 @@ export class FaultProxy {
   reset(): void {
     this.rules.length = 0;
     this.reservations.length = 0;
+    this.pools.length = 0;
+    this.pendingMs = 0;
+    this.#launchedAt.clear();
     this.calls.clear();
     this.runInstances.length = 0;
     this.#byToken.clear();
@@ -92,8 +109,18 @@ export class FaultProxy {
     return rule.error;
   }
 
+  /** How many instances a RunInstances call gets: its MaxCount, or what its pool has left. */
+  #fill(params: URLSearchParams): number {
+    const wanted = Number(params.get('MaxCount') ?? '1');
+    const pool = this.pools.find((p) => Object.entries(p.match).every(([k, v]) => params.get(k) === v));
+    if (pool === undefined) return wanted;
+    const n = Math.min(wanted, pool.available);
+    if (n >= Number(params.get('MinCount') ?? '1')) pool.available -= n;
+    return n;
+  }
+
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const raw = await body(req);
+    let raw = await body(req);
     const target = req.headers['x-amz-target'];
     const params = new URLSearchParams(typeof target === 'string' ? '' : raw.toString());
     const action = typeof target === 'string' ? target : params.get('Action') ?? 'unknown';
@@ -114,12 +141,35 @@ export class FaultProxy {
       res.writeHead(replay.status, replay.headers).end(replay.body);
       return;
     }
-    const answer = await this.#forward(req, raw);
+    if (action === 'RunInstances' && params.get('DryRun') !== 'true') {
+      const n = this.#fill(params);
+      if (n < Number(params.get('MinCount') ?? '1')) {
+        res.writeHead(500, { 'content-type': 'text/xml' }).end(errorXml('InsufficientInstanceCapacity'));
+        return;
+      }
+      params.set('MinCount', String(n));
+      params.set('MaxCount', String(n));
+      raw = Buffer.from(params.toString());
+    }
+    const answer = this.#pending(action, await this.#forward(req, raw));
     if (token !== null && answer.status === 200) this.#byToken.set(token, answer);
     res.writeHead(answer.status, answer.headers).end(answer.body);
   }
 
-  async #forward(req: IncomingMessage, raw: Buffer): Promise<{ status: number; headers: Record<string, string>; body: Buffer }> {
+  /** Notes launch times from RunInstances; shows young instances as pending in DescribeInstances. */
+  #pending(action: string, answer: Answer): Answer {
+    if (answer.status !== 200 || this.pendingMs === 0) return answer;
+    const text = answer.body.toString();
+    const now = Date.now();
+    if (action === 'RunInstances') for (const m of text.matchAll(/<instanceId>(i-[0-9a-f]+)<\/instanceId>/g)) this.#launchedAt.set(m[1] ?? '', now);
+    if (action !== 'DescribeInstances') return answer;
+    const young = (id: string): boolean => now - (this.#launchedAt.get(id) ?? -Infinity) < this.pendingMs;
+    const out = text.replace(/(<instanceId>(i-[0-9a-f]+)<\/instanceId>[\s\S]*?<instanceState>\s*<code>)16(<\/code>\s*<name>)running(<\/name>)/g,
+      (all: string, ...g: string[]) => (young(g[1] ?? '') ? `${g[0] ?? ''}0${g[2] ?? ''}pending${g[3] ?? ''}` : all));
+    return { ...answer, body: Buffer.from(out) };
+  }
+
+  async #forward(req: IncomingMessage, raw: Buffer): Promise<Answer> {
     const headers = { ...req.headers, host: this.#target.host, 'content-length': String(raw.length) };
     const up = request({ host: this.#target.hostname, port: this.#target.port, method: req.method, path: req.url, headers });
     up.end(raw);

@@ -1,0 +1,67 @@
+// An EC2 provider wired to fakes (launcher, clock, Events), for the provider's unit tests.
+import type { InstanceTypeInfo } from '../../src/domain/instance-type.js';
+import type { Pod, PodKey } from '../../src/domain/pod.js';
+import { createLogger } from '../../src/observability/logger.js';
+import type { ImageSource, SpotPriceSource } from '../../src/ports/catalog.js';
+import { Ec2Provider, type Ec2ProviderDeps } from '../../src/provider/ec2-provider.js';
+import type { Ec2Settings } from '../../src/provider/ec2-settings.js';
+import { FakeClock } from './clock.js';
+import { FakePods } from './kube.js';
+import { FakeLauncher } from './launcher.js';
+
+export const p5: InstanceTypeInfo = {
+  type: 'p5.48xlarge', vcpus: 192, memoryMiB: 2_097_152, architectures: ['x86_64'], efaInterfaces: 32, networkPerformance: '',
+  accelerator: { kind: 'nvidia', model: 'H100', count: 8, memoryMiB: 81_920 },
+};
+export const settings: Ec2Settings = {
+  clusterId: 'lab', nodeName: 'orca-aws', subnets: [{ zone: 'us-east-1a', subnetId: 'subnet-a' }, { zone: 'us-east-1b', subnetId: 'subnet-b' }],
+  securityGroupIds: ['sg-1'], images: { nvidia: '/aws/service/deeplearning/gpu', neuron: '/aws/service/neuron', cpu: '/aws/service/al2023' },
+  selectionMode: 'explicit', defaultCapacityOrder: ['on-demand'], defaultOnInterruption: 'fail', allowedTypes: [], templates: {},
+  rootVolumeGiB: 200, userData: '#!/bin/sh\nexec orca-agent\n', dryRun: false, pollMs: 10_000, unavailableTtlMs: 300_000, tags: { team: 'vision' },
+  batchWindowMs: 1000, batchMax: 100,
+};
+export const imagesSeen: string[] = [];
+export const images: ImageSource = { resolve: (p) => { imagesSeen.push(p); return Promise.resolve({ imageId: 'ami-0abc', rootDeviceName: '/dev/sda1' }); } };
+export const spot: SpotPriceSource = { spotPrices: () => Promise.resolve(new Map([['p5.48xlarge/us-east-1a', 30], ['p5.48xlarge/us-east-1b', 31]])) };
+
+const stops: AbortController[] = [];
+/** Stops every provider env() started (call in afterEach). */
+export function stopProviders(): void {
+  for (const s of stops.splice(0)) s.abort();
+}
+
+export interface Ec2Env {
+  readonly provider: Ec2Provider;
+  readonly launcher: FakeLauncher;
+  readonly events: FakePods;
+  readonly notified: PodKey[];
+  readonly clock: FakeClock;
+  /** createPod, then sends the launch batch at once and waits for it. */
+  readonly create: (p: Pod) => Promise<void>;
+}
+
+export function env(over: Partial<Ec2Settings> = {}, launcher = new FakeLauncher(), clock = new FakeClock(), ports: Partial<Pick<Ec2ProviderDeps, 'spot' | 'images'>> = {}): Ec2Env {
+  const events = new FakePods();
+  const notified: PodKey[] = [];
+  const provider = new Ec2Provider({
+    launcher, images, spot, ...ports, events, clock, log: createLogger('silent'), settings: { ...settings, ...over },
+    catalog: { types: new Map([['p5.48xlarge', p5]]), onDemandUsdPerHour: { 'p5.48xlarge': 55.04 } },
+  });
+  provider.onStatusChange((k) => notified.push(k));
+  const stop = new AbortController();
+  stops.push(stop);
+  void provider.run(stop.signal);
+  const create = async (p: Pod): Promise<void> => {
+    await provider.createPod(p);
+    await provider.flushLaunches();
+  };
+  return { provider, launcher, events, notified, clock, create };
+}
+
+export const pod = (annotations: Record<string, string>, uid = 'uid-1', name = 'train-0'): Pod => ({
+  metadata: { namespace: 'lab', name, uid, annotations },
+  spec: { containers: [{ name: 'main', image: 'pytorch', resources: { limits: { 'nvidia.com/gpu': '8' } } }] },
+});
+export const ref = { key: 'lab/train-0' as PodKey, uid: 'uid-1' };
+export const p5Spot = { 'orca.research/instance-type': 'p5.48xlarge', 'orca.research/launch-type': 'spot,on-demand' };
+
