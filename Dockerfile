@@ -14,6 +14,8 @@ WORKDIR /app
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
+COPY instance-catalog ./instance-catalog
+COPY agent ./agent
 USER 65532:65532
 EXPOSE 8080 10250
 ENTRYPOINT ["node", "/app/dist/main.js"]

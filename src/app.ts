@@ -21,7 +21,7 @@ import { createAwsAdapters } from './aws/adapters.js';
 import { loadCatalog } from './catalog-files.js';
 import { Ec2Provider } from './provider/ec2-provider.js';
 import { noProvider } from './provider/no-provider.js';
-import { genericUserData } from './provider/user-data.js';
+import { agentSettings, agentUserData } from './provider/user-data.js';
 import type { EventRecorder } from './ports/kube.js';
 import { systemClock } from './system-clock.js';
 
@@ -37,6 +37,8 @@ export interface AppDeps {
   readonly provider?: ((deps: ProviderDeps) => Provider) | undefined;
   /** The instance-catalog/ directory. */
   readonly catalogDir: string;
+  /** The on-instance agent (agent/orca-agent.sh), rendered into every instance's user data. */
+  readonly agentScript: string;
 }
 
 /** What a provider is built from: the config, a logger and the adapters it may call. */
@@ -61,23 +63,23 @@ function nodeParams(deps: AppDeps): NodeParams {
 }
 
 /** The EC2 provider when subnets are configured; otherwise one that launches nothing. */
-function configuredProvider(d: AppDeps & { readonly events: EventRecorder; readonly params: NodeParams }): Provider {
+function configuredProvider(d: AppDeps & { readonly events: EventRecorder; readonly params: NodeParams; readonly configs: ConfigSource }): Provider {
   const { config } = d;
   const aws = config.aws;
   if (aws.subnets.length === 0) return noProvider;
   const clusterId = aws.clusterId ?? d.params.name;
   const i = config.instances;
   return new Ec2Provider({
-    ...createAwsAdapters({ region: aws.region, endpoint: aws.endpoint, now: () => systemClock.now() }),
+    ...createAwsAdapters({ region: aws.region, endpoint: aws.endpoint, now: () => systemClock.now(), assignmentPrefix: agentSettings(clusterId).paramPrefix }),
     catalog: loadCatalog(d.catalogDir, aws.region),
-    events: d.events, clock: systemClock, log: d.log,
+    events: d.events, clock: systemClock, log: d.log, config: d.configs,
     settings: {
       clusterId, nodeName: d.params.name, subnets: aws.subnets.map((s) => ({ zone: s.zone, subnetId: s.subnetID })),
       securityGroupIds: aws.securityGroupIDs, ...(aws.instanceProfileArn === undefined ? {} : { instanceProfileArn: aws.instanceProfileArn }),
       images: { nvidia: i.images.nvidia, neuron: i.images.neuron ?? '', cpu: i.images.cpu },
       selectionMode: i.selectionMode, defaultCapacityOrder: i.defaultLaunchType, defaultOnInterruption: i.defaultOnInterruption,
       allowedTypes: i.allowedInstanceTypes, templates: i.templates, rootVolumeGiB: i.rootVolumeGiB,
-      userData: genericUserData(clusterId), dryRun: aws.dryRun, pollMs: i.pollSeconds * 1000, unavailableTtlMs: 5 * 60_000, tags: aws.tags,
+      userData: agentUserData(agentSettings(clusterId), d.agentScript), dryRun: aws.dryRun, pollMs: i.pollSeconds * 1000, unavailableTtlMs: 5 * 60_000, tags: aws.tags,
       batchWindowMs: i.batchWindowSeconds * 1000, batchMax: i.batchMaxInstances,
     },
   });
@@ -95,7 +97,7 @@ export function buildApp(deps: AppDeps): App {
   const node = new NodeController({ nodes: createNodeApi(kc), leases: createLeaseApi(kc), clock: systemClock, log, params, onApiError });
   const events = createEventRecorder({ kc, nodeName: params.name, log, now: () => systemClock.now() });
   const providerDeps = { config, log, configs: createConfigSource(kc) };
-  const provider = deps.provider?.(providerDeps) ?? configuredProvider({ ...deps, events, params });
+  const provider = deps.provider?.(providerDeps) ?? configuredProvider({ ...deps, events, params, configs: providerDeps.configs });
   const podController = new PodController({
     pods, writer: createPodWriter(kc), provider, clock: systemClock, log, metrics, hostIP: params.internalIP,
     events,

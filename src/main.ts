@@ -58,7 +58,8 @@ async function start(flags: Flags, io: CliIo): Promise<number> {
   const log = createLogger(config.logging.level);
   const kubeconfig = flags.kubeconfig ?? (io.env.KUBECONFIG === '' ? undefined : io.env.KUBECONFIG);
   const catalogDir = fileURLToPath(new URL('../instance-catalog/', import.meta.url));
-  await buildApp({ config, log, version, kubeconfig, defaultInternalIP: defaultInternalIP(io.env), provider: io.provider, catalogDir }).run(io.signal);
+  const agentScript = readFileSync(new URL('../agent/orca-agent.sh', import.meta.url), 'utf8');
+  await buildApp({ config, log, version, kubeconfig, defaultInternalIP: defaultInternalIP(io.env), provider: io.provider, catalogDir, agentScript }).run(io.signal);
   return 0;
 }
 

@@ -3,21 +3,36 @@
 // capacity errors are not retried (retry.ts).
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import type { AssignmentStore } from '../ports/assignments.js';
 import type { ImageSource, SpotPriceSource } from '../ports/catalog.js';
 import type { InstanceLauncher } from '../ports/launcher.js';
 import { createEc2Launcher } from './ec2-launcher.js';
 import { createImageSource } from './image-source.js';
 import { NoCapacityRetryStrategy } from './retry.js';
+import { createSsmAssignmentStore } from './ssm-assignment-store.js';
 import { createSpotPriceSource } from './spot-price-source.js';
 
 export interface AwsAdapters {
   readonly launcher: InstanceLauncher;
   readonly images: ImageSource;
   readonly spot: SpotPriceSource;
+  readonly assignments: AssignmentStore;
 }
 
-export function createAwsAdapters(o: { readonly region: string; readonly endpoint?: string | undefined; readonly now: () => Date }): AwsAdapters {
+export interface AwsAdapterOptions {
+  readonly region: string;
+  readonly endpoint?: string | undefined;
+  readonly now: () => Date;
+  /** SSM path under which instances' assignments are kept. */
+  readonly assignmentPrefix: string;
+}
+
+export function createAwsAdapters(o: AwsAdapterOptions): AwsAdapters {
   const client = { region: o.region, ...(o.endpoint === undefined ? {} : { endpoint: o.endpoint }) };
   const ec2 = new EC2Client({ ...client, retryStrategy: new NoCapacityRetryStrategy() });
-  return { launcher: createEc2Launcher(ec2), images: createImageSource(new SSMClient(client), ec2), spot: createSpotPriceSource(ec2, o.now) };
+  const ssm = new SSMClient(client);
+  return {
+    launcher: createEc2Launcher(ec2), images: createImageSource(ssm, ec2), spot: createSpotPriceSource(ec2, o.now),
+    assignments: createSsmAssignmentStore(ssm, { prefix: o.assignmentPrefix }),
+  };
 }

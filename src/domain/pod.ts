@@ -16,6 +16,32 @@ export interface ContainerSpec {
   readonly env?: readonly EnvVar[];
   readonly envFrom?: readonly EnvFromSource[];
   readonly resources?: { readonly requests?: ResourceList; readonly limits?: ResourceList };
+  readonly volumeMounts?: readonly VolumeMount[];
+  readonly ports?: readonly { readonly containerPort: number; readonly protocol?: string; readonly name?: string }[];
+  readonly securityContext?: SecurityContext;
+}
+
+export interface VolumeMount { readonly name: string; readonly mountPath: string; readonly readOnly?: boolean; readonly subPath?: string }
+
+export interface SecurityContext {
+  readonly runAsUser?: number;
+  readonly runAsGroup?: number;
+  readonly privileged?: boolean;
+  readonly readOnlyRootFilesystem?: boolean;
+  readonly capabilities?: { readonly add?: readonly string[]; readonly drop?: readonly string[] };
+}
+
+export interface KeyToPath { readonly key: string; readonly path: string; readonly mode?: number }
+
+/** A pod volume. Only the kinds a burst instance can provide are spelled out; any other key is another kind. */
+export interface Volume {
+  readonly name: string;
+  readonly emptyDir?: { readonly medium?: string; readonly sizeLimit?: string };
+  readonly configMap?: { readonly name: string; readonly items?: readonly KeyToPath[]; readonly optional?: boolean; readonly defaultMode?: number };
+  readonly secret?: { readonly secretName: string; readonly items?: readonly KeyToPath[]; readonly optional?: boolean; readonly defaultMode?: number };
+  readonly downwardAPI?: { readonly items?: readonly { readonly path: string; readonly fieldRef?: { readonly fieldPath: string }; readonly mode?: number }[]; readonly defaultMode?: number };
+  readonly projected?: { readonly sources?: readonly Readonly<Record<string, unknown>>[] };
+  readonly [kind: string]: unknown;
 }
 
 export interface EnvVar {
@@ -45,6 +71,8 @@ export interface PodSpec {
   readonly restartPolicy?: RestartPolicy;
   readonly terminationGracePeriodSeconds?: number;
   readonly serviceAccountName?: string;
+  readonly volumes?: readonly Volume[];
+  readonly imagePullSecrets?: readonly { readonly name: string }[];
 }
 
 export interface ContainerState {

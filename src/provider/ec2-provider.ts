@@ -11,9 +11,11 @@ import { podRequest } from '../domain/pod-request.js';
 import { canonical, type ReportedStatus } from '../domain/pod-status.js';
 import type { ImageSource, SpotPriceSource } from '../ports/catalog.js';
 import type { Clock } from '../ports/clock.js';
-import type { EventRecorder } from '../ports/kube.js';
+import type { AssignmentStore } from '../ports/assignments.js';
+import type { ConfigSource, EventRecorder } from '../ports/kube.js';
 import type { InstanceLauncher } from '../ports/launcher.js';
 import type { Logger } from '../observability/logger.js';
+import { buildAssignment } from './assignment-builder.js';
 import { sendBatch, type BatchLaunchDeps, type LaunchItem } from './batch-launch.js';
 import { TAG, type Ec2Settings } from './ec2-settings.js';
 import { containersOf, instanceStatus, type LaunchState, type TrackedPod } from './instance-status.js';
@@ -28,6 +30,10 @@ export interface Ec2ProviderDeps {
   readonly spot: SpotPriceSource;
   readonly catalog: { readonly types: ReadonlyMap<string, InstanceTypeInfo>; readonly onDemandUsdPerHour: Readonly<Record<string, number>> };
   readonly events: EventRecorder;
+  /** ConfigMaps and Secrets for the pod's env and volumes. */
+  readonly config: ConfigSource;
+  /** Where each instance's assignment waits for its agent. */
+  readonly assignments: AssignmentStore;
   readonly clock: Clock;
   readonly log: Logger;
   readonly settings: Ec2Settings;
@@ -54,6 +60,8 @@ export class Ec2Provider implements RunnableProvider {
   readonly #byInstance = new Map<string, string>();
   /** Instances this process launched and has not yet given a pod: never taken over or collected. */
   readonly #launched = new Set<string>();
+  /** Assignment texts of pods whose instance has not received theirs yet, by pod UID. Never logged. */
+  readonly #undelivered = new Map<string, string>();
   /** Instances whose pod tags are being written. */
   readonly #tagging = new Set<string>();
   /** Instances with no pod, from the last poll. */
@@ -112,7 +120,9 @@ export class Ec2Provider implements RunnableProvider {
     if (this.#pods.has(ref.uid)) return;
     const hints = this.#hints(pod);
     const request = podRequest(pod);
+    const assignment = await buildAssignment(pod, this.#d.config);
     const planned = await this.#planner.plan(pod, hints, request);
+    this.#undelivered.set(ref.uid, assignment);
     const message = planned.ok ? `waiting to launch ${planned.plan.ranked[0]?.type ?? ''}` : planned.wait;
     this.#track(ref, { containers: containersOf(pod), deleting: false, launch: { state: 'queued', message } });
     if (planned.ok) this.#batcher.add(planned.plan.key, { pod, ref, hints, request, plan: planned.plan, round: 0 });
@@ -158,6 +168,29 @@ export class Ec2Provider implements RunnableProvider {
     const tags = { ...instance.tags, ...item.plan.podTags };
     this.#log.info({ pod: item.ref.key, instanceId: instance.id, type: instance.type, zone: instance.zone }, 'instance launched');
     this.#track(item.ref, { containers: t.containers, deleting: false, instance: { ...instance, tags } });
+    void this.#deliver(item.ref.uid, instance.id);
+  }
+
+  /** Stores the pod's assignment for its instance's agent; tried again at every poll until it worked. */
+  async #deliver(uid: string, instanceId: string): Promise<void> {
+    const text = this.#undelivered.get(uid);
+    if (text === undefined) return;
+    try {
+      await this.#d.assignments.put(instanceId, text);
+      if (this.#undelivered.get(uid) === text) this.#undelivered.delete(uid);
+    } catch (err) {
+      this.#log.warn({ err, instanceId }, 'could not store the pod assignment; trying again at the next poll');
+    }
+  }
+
+  async #withdraw(uid: string, instanceId: string | undefined): Promise<void> {
+    this.#undelivered.delete(uid);
+    if (instanceId === undefined) return;
+    try {
+      await this.#d.assignments.remove(instanceId);
+    } catch (err) {
+      this.#log.warn({ err, instanceId }, 'could not delete the pod assignment');
+    }
   }
 
   async #tagPod(id: string, tags: Readonly<Record<string, string>>, key: PodKey): Promise<void> {
@@ -229,10 +262,12 @@ export class Ec2Provider implements RunnableProvider {
     if (t === undefined) return;
     const i = t.instance;
     if (i === undefined) {
+      this.#undelivered.delete(ref.uid);
       this.#track(ref, { ...t, deleting: true });
       return;
     }
     if (!t.deleting) await this.#d.launcher.terminate([i.id]);
+    void this.#withdraw(ref.uid, i.id);
     this.#track(ref, { ...t, deleting: true, instance: { ...i, state: i.state === 'terminated' ? 'terminated' : 'shutting-down' } });
   }
 
@@ -258,6 +293,10 @@ export class Ec2Provider implements RunnableProvider {
     }
     this.#idle = idle;
     this.#markPolled();
+    for (const [uid] of this.#undelivered) {
+      const id = this.#pods.get(uid)?.instance?.id;
+      if (id !== undefined) await this.#deliver(uid, id);
+    }
     await this.#collectUnassigned();
     await this.#enforceLifetimes();
   }

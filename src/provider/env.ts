@@ -40,7 +40,7 @@ export function expand(text: string, vars: ReadonlyMap<string, string>): string 
   });
 }
 
-function fieldValue(pod: Pod, path: string): string {
+export function fieldValue(pod: Pod, path: string): string {
   const m = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path);
   if (m !== null) return (m[1] === 'labels' ? pod.metadata.labels : pod.metadata.annotations)?.[m[2] ?? ''] ?? '';
   const simple: Record<string, string | undefined> = {

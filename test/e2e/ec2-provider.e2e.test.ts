@@ -3,6 +3,8 @@
 // carries no pod data in user data; deleting the pod terminates its instance; an instance whose
 // pod is gone is terminated when ORCA starts.
 import { DescribeInstancesCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { gunzipSync } from 'node:zlib';
+import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaultProxy } from '../fault-proxy/fault-proxy.js';
 import { defaultSubnets, startEc2Node, type Subnet } from './ec2-node.js';
@@ -14,6 +16,7 @@ const ns = 'burst-jobs';
 const node = 'orca-ec2';
 let proxy: FaultProxy & { readonly url: string };
 let ec2: EC2Client;
+let ssm: SSMClient;
 let subnets: Subnet[] = [];
 let orca: OrcaProcess;
 
@@ -27,6 +30,7 @@ async function instancesOf(podUid: string) {
 beforeAll(async () => {
   proxy = await FaultProxy.start(awsClientConfig().endpoint);
   ec2 = new EC2Client(awsClientConfig());
+  ssm = new SSMClient(awsClientConfig());
   subnets = await defaultSubnets(ec2);
   await createNamespace(ns);
   orca = await startNode();
@@ -79,14 +83,27 @@ describe('the EC2 provider', () => {
       return p?.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'WaitingForAgent' ? p : undefined;
     }, 30_000, 500);
     expect(pod.status?.phase).toBe('Pending');
+    const assignment = await waitFor('the pod assignment in SSM', async () => {
+      const parts = (await ssm.send(new GetParametersByPathCommand({ Path: `/orca/e2e-ec2/instances/${inst?.InstanceId ?? ''}/`, WithDecryption: true }))).Parameters ?? [];
+      return parts.length > 0 ? parts : undefined;
+    }, 30_000, 500);
+    expect(assignment.every((p) => p.Type === 'SecureString')).toBe(true);
+    const text = gunzipSync(Buffer.from(assignment.map((p) => p.Value).join(''), 'base64')).toString();
+    expect(text).toContain(`ORCA_POD_UID='${uid}'`);
+    expect(text).toContain("--entrypoint 'python' 'nvcr.io/nvidia/pytorch:25.01-py3' 'train.py'");
   });
 
   it('terminates the instance when the pod is deleted, and the pod goes away', async () => {
     const uid = (await podNow(ns, 'train'))?.metadata?.uid ?? '';
     const del = await kubectl(['delete', 'pod', 'train', '-n', ns, '--wait=false']);
     expect(del.code, del.stderr).toBe(0);
+    const id = (await instancesOf(uid))[0]?.InstanceId ?? '';
     await waitFor('the instance to be terminated', async () => ((await instancesOf(uid))[0]?.State?.Name === 'terminated' ? true : undefined), 30_000, 500);
     await waitFor('the pod to be gone', async () => ((await podNow(ns, 'train')) === undefined ? true : undefined), 30_000, 500);
+    await waitFor('the assignment to be deleted', async () => {
+      const left = (await ssm.send(new GetParametersByPathCommand({ Path: `/orca/e2e-ec2/instances/${id}/` }))).Parameters ?? [];
+      return left.length === 0 ? true : undefined;
+    }, 30_000, 500);
   });
 
   it('terminates at start-up an instance whose pod no longer exists', async () => {

@@ -2,7 +2,9 @@
 import type { InstanceTypeInfo } from '../../src/domain/instance-type.js';
 import type { Pod, PodKey } from '../../src/domain/pod.js';
 import { createLogger } from '../../src/observability/logger.js';
+import type { AssignmentStore } from '../../src/ports/assignments.js';
 import type { ImageSource, SpotPriceSource } from '../../src/ports/catalog.js';
+import type { ConfigSource } from '../../src/ports/kube.js';
 import { Ec2Provider, type Ec2ProviderDeps } from '../../src/provider/ec2-provider.js';
 import type { Ec2Settings } from '../../src/provider/ec2-settings.js';
 import { FakeClock } from './clock.js';
@@ -30,6 +32,31 @@ export function stopProviders(): void {
   for (const s of stops.splice(0)) s.abort();
 }
 
+/** ConfigMaps and Secrets the fake pods may reference. */
+export const configData: { maps: Record<string, Record<string, string>>; secrets: Record<string, Record<string, string>> } = { maps: {}, secrets: {} };
+export const configs: ConfigSource = {
+  configMap: (_ns, name) => Promise.resolve(configData.maps[name]),
+  secret: (_ns, name) => Promise.resolve(configData.secrets[name]),
+};
+
+/** An in-memory assignment store: what each instance was given. */
+export class FakeAssignments implements AssignmentStore {
+  readonly byInstance = new Map<string, string>();
+  readonly removed: string[] = [];
+  failing = false;
+  put(id: string, text: string): Promise<void> {
+    if (this.failing) return Promise.reject(new Error('ThrottlingException'));
+    this.byInstance.set(id, text);
+    return Promise.resolve();
+  }
+  remove(id: string): Promise<void> {
+    this.byInstance.delete(id);
+    this.removed.push(id);
+    return Promise.resolve();
+  }
+}
+export const assignments = new FakeAssignments();
+
 export interface Ec2Env {
   readonly provider: Ec2Provider;
   readonly launcher: FakeLauncher;
@@ -40,11 +67,11 @@ export interface Ec2Env {
   readonly create: (p: Pod) => Promise<void>;
 }
 
-export function env(over: Partial<Ec2Settings> = {}, launcher = new FakeLauncher(), clock = new FakeClock(), ports: Partial<Pick<Ec2ProviderDeps, 'spot' | 'images'>> = {}): Ec2Env {
+export function env(over: Partial<Ec2Settings> = {}, launcher = new FakeLauncher(), clock = new FakeClock(), ports: Partial<Pick<Ec2ProviderDeps, 'spot' | 'images' | 'assignments'>> = {}): Ec2Env {
   const events = new FakePods();
   const notified: PodKey[] = [];
   const provider = new Ec2Provider({
-    launcher, images, spot, ...ports, events, clock, log: createLogger('silent'), settings: { ...settings, ...over },
+    launcher, images, spot, config: configs, assignments, ...ports, events, clock, log: createLogger('silent'), settings: { ...settings, ...over },
     catalog: { types: new Map([['p5.48xlarge', p5]]), onDemandUsdPerHour: { 'p5.48xlarge': 55.04 } },
   });
   provider.onStatusChange((k) => notified.push(k));

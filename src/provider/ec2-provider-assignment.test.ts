@@ -1,0 +1,69 @@
+// The pod's assignment: built when the pod is created (nothing launches while a ConfigMap or
+// Secret is missing, or for a volume an instance cannot provide), stored for its instance once it
+// has one, stored again at the next poll after a failure, and deleted with the pod.
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigRefError, PodRejectedError } from '../domain/errors.js';
+import type { Pod } from '../domain/pod.js';
+import { configData, env, FakeAssignments, ref, stopProviders } from '../../test/fakes/ec2-env.js';
+import { FakeClock } from '../../test/fakes/clock.js';
+import { FakeLauncher } from '../../test/fakes/launcher.js';
+
+afterEach(() => {
+  stopProviders();
+  configData.maps = {};
+  configData.secrets = {};
+});
+
+const secretPod = (over: Partial<Pod['spec']> = {}): Pod => ({
+  metadata: { namespace: 'lab', name: 'train-0', uid: 'uid-1', annotations: { 'orca.research/instance-type': 'p5.48xlarge' } },
+  spec: {
+    containers: [{ name: 'main', image: 'pytorch', env: [{ name: 'WANDB_API_KEY', valueFrom: { secretKeyRef: { name: 'wandb', key: 'key' } } }], resources: { limits: { 'nvidia.com/gpu': '8' } } }],
+    ...over,
+  },
+});
+
+describe('Ec2Provider assignments', () => {
+  it('stores the assignment for the instance, with the secret value only there', async () => {
+    configData.secrets = { wandb: { key: 'wandb-s3cr3t-value' } };
+    const store = new FakeAssignments();
+    const e = env({}, new FakeLauncher(), new FakeClock(), { assignments: store });
+    await e.create(secretPod());
+    const text = store.byInstance.get('i-0001') ?? '';
+    expect(text).toContain("-e 'WANDB_API_KEY=wandb-s3cr3t-value'");
+    expect(text).toContain("orca_gpus_main='0,1,2,3,4,5,6,7'");
+    const spec = JSON.stringify(e.launcher.specs);
+    expect(spec).not.toContain('wandb-s3cr3t-value');
+    expect(JSON.stringify(e.launcher.tagged)).not.toContain('wandb-s3cr3t-value');
+    expect(JSON.stringify(e.events.events)).not.toContain('wandb-s3cr3t-value');
+    await e.provider.deletePod(ref);
+    expect(store.removed).toEqual(['i-0001']);
+    expect(store.byInstance.size).toBe(0);
+  });
+
+  it('launches nothing while a referenced Secret is missing', async () => {
+    const e = env();
+    await expect(e.provider.createPod(secretPod())).rejects.toBeInstanceOf(ConfigRefError);
+    await e.provider.flushLaunches();
+    expect(e.launcher.specs).toEqual([]);
+  });
+
+  it('refuses a PVC volume at create time, with its name, and launches nothing', async () => {
+    configData.secrets = { wandb: { key: 'k' } };
+    const e = env();
+    await expect(e.provider.createPod(secretPod({ volumes: [{ name: 'ckpt', persistentVolumeClaim: { claimName: 'ckpt' } }] })))
+      .rejects.toEqual(new PodRejectedError('UnsupportedVolume', 'volume ckpt: persistentVolumeClaim volumes are not supported on burst instances (use emptyDir, configMap, secret or downwardAPI)'));
+    expect(e.launcher.specs).toEqual([]);
+  });
+
+  it('stores the assignment again at the next poll when the first write failed', async () => {
+    configData.secrets = { wandb: { key: 'k' } };
+    const store = new FakeAssignments();
+    store.failing = true;
+    const e = env({}, new FakeLauncher(), new FakeClock(), { assignments: store });
+    await e.create(secretPod());
+    expect(store.byInstance.size).toBe(0);
+    store.failing = false;
+    await e.provider.poll();
+    expect([...store.byInstance.keys()]).toEqual(['i-0001']);
+  });
+});
