@@ -18,6 +18,8 @@ export interface LaunchItem {
   readonly request: PodRequest;
   readonly plan: LaunchPlan;
   readonly round: number;
+  /** How many times the pod was relaunched (after a spot interruption): each launch gets new ClientTokens. */
+  readonly generation?: number;
 }
 
 export interface BatchLaunchDeps extends PlacementDeps {
@@ -35,7 +37,7 @@ export interface BatchLaunchDeps extends PlacementDeps {
 }
 
 function tokens(items: readonly LaunchItem[]): (attempt: number) => string {
-  const round = Math.max(...items.map((i) => i.round));
+  const round = Math.max(...items.map((i) => i.round + 100 * (i.generation ?? 0)));
   const [only] = items;
   if (items.length === 1 && only !== undefined) return (a) => launchToken(only.ref.uid, a, round);
   const d = digest(items.map((i) => i.ref.uid).sort().join(','), 32);

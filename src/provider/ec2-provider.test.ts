@@ -35,7 +35,7 @@ describe('Ec2Provider', () => {
     expect(s).toMatchObject({ clientToken: 'orca-uid-1-0', count: 1, imageId: 'ami-0abc', rootDeviceName: '/dev/sda1', rootVolumeGiB: 200, userData: settings.userData });
     expect(s?.tags).toEqual({
       team: 'vision', Name: 'orca-lab-train-0', 'orca.research/cluster': 'lab', 'orca.research/node': 'orca-aws',
-      'orca.research/pod-namespace': 'lab', 'orca.research/pod-name': 'train-0', 'orca.research/pod-uid': 'uid-1', 'orca.research/budget-namespace': 'vision-lab',
+      'orca.research/pod-namespace': 'lab', 'orca.research/pod-name': 'train-0', 'orca.research/pod-uid': 'uid-1', 'orca.research/budget-namespace': 'vision-lab', 'orca.research/on-interruption': 'fail',
       'orca.research/launch-key': expect.stringMatching(/^[0-9a-f]{16}$/) as unknown,
     });
     expect(e.launcher.tagged).toEqual([]);

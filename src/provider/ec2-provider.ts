@@ -18,10 +18,11 @@ import type { Logger } from '../observability/logger.js';
 import { buildAssignment } from './assignment-builder.js';
 import { sendBatch, type BatchLaunchDeps, type LaunchItem } from './batch-launch.js';
 import { TAG, type Ec2Settings } from './ec2-settings.js';
-import { containersOf, instanceStatus, type LaunchState, type TrackedPod } from './instance-status.js';
+import { decide, type Decision } from './agent-decisions.js';
+import { agentStatus, instanceStatus, shapeOf, type LaunchState, type TrackedPod } from './instance-status.js';
 import { LaunchBatcher } from './launch-batcher.js';
 import { LaunchPlanner, type LaunchPlan } from './launch-plan.js';
-import type { FailureReason } from './placement.js';
+import { LaunchRetries } from './launch-retries.js';
 import type { ProviderPod, RunnableProvider } from './provider.js';
 
 export interface Ec2ProviderDeps {
@@ -41,16 +42,10 @@ export interface Ec2ProviderDeps {
 
 interface Tracked extends TrackedPod { readonly ref: PodRef; readonly status: string }
 
-/** A pod waiting for a launch, before or after it has a plan. */
-type Waiting = Omit<LaunchItem, 'plan'>;
 
-/** Passes over a pod's offerings before it fails for lack of capacity. */
-export const launchRounds = 5;
 /** An instance that never got a pod (its launch was cut off before tagging) is terminated after this. */
 export const unassignedGraceMs = 10 * 60_000;
-const retryDelayMs = (round: number): number => Math.min(10_000 * 2 ** (round - 1), 160_000);
 const live = (i: Instance): boolean => i.state === 'pending' || i.state === 'running';
-const recoverable: ReadonlySet<string> = new Set(['NoCapacity', 'LaunchFailed']);
 
 export class Ec2Provider implements RunnableProvider {
   readonly #d: Ec2ProviderDeps;
@@ -58,8 +53,12 @@ export class Ec2Provider implements RunnableProvider {
   readonly #pods = new Map<string, Tracked>();
   /** Pod UID by instance id, for instances this process gave a pod (their tags may lag). */
   readonly #byInstance = new Map<string, string>();
+  /** Relaunches per pod UID. */
+  readonly #generations = new Map<string, number>();
   /** Instances this process launched and has not yet given a pod: never taken over or collected. */
   readonly #launched = new Set<string>();
+  /** The pods this process was given, by UID (to relaunch one after a spot interruption). */
+  readonly #podObjects = new Map<string, Pod>();
   /** Assignment texts of pods whose instance has not received theirs yet, by pod UID. Never logged. */
   readonly #undelivered = new Map<string, string>();
   /** Instances whose pod tags are being written. */
@@ -69,6 +68,7 @@ export class Ec2Provider implements RunnableProvider {
   readonly #unavailable: UnavailableOfferings;
   readonly #planner: LaunchPlanner;
   readonly #batcher: LaunchBatcher<LaunchItem>;
+  readonly #retries: LaunchRetries;
   readonly #stop = new AbortController();
   #notify: (key: PodKey) => void = () => undefined;
   #markPolled: () => void = () => undefined;
@@ -83,6 +83,10 @@ export class Ec2Provider implements RunnableProvider {
       clock: deps.clock, windowMs: deps.settings.batchWindowMs, maxSize: deps.settings.batchMax,
       send: (_key, items) => sendBatch(items, this.#batchDeps()),
       onError: (err) => { this.#log.error({ err }, 'launch batch failed'); },
+    });
+    this.#retries = new LaunchRetries({
+      clock: deps.clock, events: deps.events, planner: this.#planner, batcher: this.#batcher, stop: this.#stop.signal,
+      wanted: (ref) => this.#wanted(ref), setLaunch: (ref, l) => { this.#setLaunch(ref, l); },
     });
   }
 
@@ -123,10 +127,9 @@ export class Ec2Provider implements RunnableProvider {
     const assignment = await buildAssignment(pod, this.#d.config);
     const planned = await this.#planner.plan(pod, hints, request);
     this.#undelivered.set(ref.uid, assignment);
-    const message = planned.ok ? `waiting to launch ${planned.plan.ranked[0]?.type ?? ''}` : planned.wait;
-    this.#track(ref, { containers: containersOf(pod), deleting: false, launch: { state: 'queued', message } });
-    if (planned.ok) this.#batcher.add(planned.plan.key, { pod, ref, hints, request, plan: planned.plan, round: 0 });
-    else this.#waitAndRetry({ pod, ref, hints, request, round: 0 }, 'NoCapacity', planned.wait);
+    this.#podObjects.set(ref.uid, pod);
+    this.#track(ref, { ...shapeOf(pod), deleting: false, launch: { state: 'queued', message: '' } });
+    this.#retries.queue({ pod, ref, hints, request, round: 0 }, planned);
   }
 
   #wanted(ref: PodRef): boolean {
@@ -144,7 +147,7 @@ export class Ec2Provider implements RunnableProvider {
       claimIdle: (plan, n) => this.#claimIdle(plan, n),
       assign: (item, instance) => { this.#assign(item, instance); },
       tagPod: (item, instance) => this.#tagPod(instance.id, item.plan.podTags, item.ref.key),
-      failed: (item, reason, message) => { this.#launchFailed(item, reason, message); },
+      failed: (item, reason, message) => { this.#retries.failed(item, reason, message); },
     };
   }
 
@@ -167,7 +170,7 @@ export class Ec2Provider implements RunnableProvider {
     }
     const tags = { ...instance.tags, ...item.plan.podTags };
     this.#log.info({ pod: item.ref.key, instanceId: instance.id, type: instance.type, zone: instance.zone }, 'instance launched');
-    this.#track(item.ref, { containers: t.containers, deleting: false, instance: { ...instance, tags } });
+    this.#track(item.ref, { ...omit(t, 'launch'), deleting: false, instance: { ...instance, tags } });
     void this.#deliver(item.ref.uid, instance.id);
   }
 
@@ -214,45 +217,6 @@ export class Ec2Provider implements RunnableProvider {
     }
   }
 
-  #launchFailed(item: Waiting, reason: FailureReason | 'DryRun', message: string): void {
-    if (!this.#wanted(item.ref)) return;
-    const round = item.round + 1;
-    if (recoverable.has(reason) && round < launchRounds) this.#waitAndRetry({ ...item, round }, reason, message);
-    else this.#giveUp(item, reason, message);
-  }
-
-  #giveUp(item: Waiting, reason: string, message: string): void {
-    this.#d.events.podEvent(item.pod, 'Warning', reason, message);
-    this.#setLaunch(item.ref, { state: 'failed', reason, message });
-  }
-
-  /** Shows the pod as waiting for capacity, then plans and queues it again after a delay. */
-  #waitAndRetry(item: Waiting, reason: string, why: string): void {
-    const delay = retryDelayMs(Math.max(1, item.round));
-    const message = `${why}; trying again in ${delay / 1000}s (round ${item.round + 1} of ${launchRounds})`;
-    this.#d.events.podEvent(item.pod, 'Warning', reason, message);
-    this.#setLaunch(item.ref, { state: 'retrying', reason, message });
-    void this.#retryAfter(item, delay);
-  }
-
-  async #retryAfter(item: Waiting, delay: number): Promise<void> {
-    try {
-      await this.#d.clock.sleep(delay, this.#stop.signal);
-    } catch {
-      return;
-    }
-    if (!this.#wanted(item.ref)) return;
-    try {
-      const planned = await this.#planner.plan(item.pod, item.hints, item.request);
-      if (planned.ok) this.#batcher.add(planned.plan.key, { ...item, plan: planned.plan });
-      else this.#waitAndRetry(item, 'NoCapacity', planned.wait);
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      if (err instanceof PodRejectedError) this.#giveUp(item, err.reason, message);
-      else this.#launchFailed(item, 'LaunchFailed', message);
-    }
-  }
-
   updatePod(): Promise<void> {
     return Promise.reject(new PodRejectedError('UpdateNotSupported', 'a running burst instance cannot change its pod; delete and recreate the pod'));
   }
@@ -264,6 +228,11 @@ export class Ec2Provider implements RunnableProvider {
     if (i === undefined) {
       this.#undelivered.delete(ref.uid);
       this.#track(ref, { ...t, deleting: true });
+      return;
+    }
+    if (!t.deleting && live(i) && agentStatus(t) !== undefined) {
+      await this.#requestStop(i.id);
+      this.#track(ref, { ...t, deleting: true, stopRequestedAt: this.#d.clock.now().getTime() });
       return;
     }
     if (!t.deleting) await this.#d.launcher.terminate([i.id]);
@@ -299,6 +268,68 @@ export class Ec2Provider implements RunnableProvider {
     }
     await this.#collectUnassigned();
     await this.#enforceLifetimes();
+    await this.#followAgents();
+  }
+
+  /** Acts on what the agents reported (agent-decisions.ts). */
+  async #followAgents(): Promise<void> {
+    const now = this.#d.clock.now().getTime();
+    for (const t of [...this.#pods.values()]) {
+      const mode = t.instance?.tags[TAG.onInterruption] === 'relaunch' ? 'relaunch' : this.#d.settings.defaultOnInterruption;
+      for (const d of decide(t, mode, now)) await this.#apply(t.ref, d);
+    }
+  }
+
+  async #apply(ref: PodRef, d: Decision): Promise<void> {
+    const t = this.#pods.get(ref.uid);
+    const id = t?.instance?.id;
+    if (t === undefined || id === undefined) return;
+    const [namespace = '', name = ''] = ref.key.split('/');
+    const pod = this.#podObjects.get(ref.uid) ?? { metadata: { namespace, name, uid: ref.uid }, spec: { containers: [] } };
+    const now = this.#d.clock.now().getTime();
+    const actions: { readonly [K in Decision['kind']]: (x: Extract<Decision, { kind: K }>) => Promise<void> | void } = {
+      final: (x) => { this.#track(ref, { ...t, final: x.status }); },
+      noticed: (x) => { this.#track(ref, { ...t, noticed: x.notice }); },
+      event: (x) => { this.#d.events.podEvent(pod, 'Warning', x.reason, x.message); },
+      stop: async () => { await this.#requestStop(id); this.#track(ref, { ...t, stopRequestedAt: now }); },
+      terminate: async (x) => {
+        await this.#terminate(id, x.why);
+        void this.#withdraw(ref.uid, id);
+        this.#track(ref, { ...t, instance: { ...(t.instance as Instance), state: 'shutting-down' } });
+      },
+      relaunch: () => (this.#podObjects.has(ref.uid) ? this.#relaunch(t, pod) : this.#apply(ref, { kind: 'stop' })),
+    };
+    await (actions[d.kind] as (x: Decision) => Promise<void> | void)(d);
+  }
+
+  /** Asks the agent to stop the containers: SIGTERM, then SIGKILL after the grace period. */
+  async #requestStop(id: string): Promise<void> {
+    try {
+      await this.#d.launcher.tag([id], { [TAG.stop]: String(Math.floor(this.#d.clock.now().getTime() / 1000)) });
+    } catch (err) {
+      this.#log.warn({ err, instanceId: id }, 'could not ask the agent to stop; the instance is terminated after the grace period');
+    }
+  }
+
+  /** A spot-interrupted pod starts again on a new instance (same pod, new ClientTokens). */
+  async #relaunch(t: Tracked, pod: Pod): Promise<void> {
+    const old = t.instance?.id;
+    if (old !== undefined) {
+      await this.#terminate(old, 'spot interruption; the pod is relaunched');
+      void this.#withdraw(t.ref.uid, old);
+      this.#byInstance.delete(old);
+    }
+    const generation = (this.#generations.get(t.ref.uid) ?? 0) + 1;
+    this.#generations.set(t.ref.uid, generation);
+    this.#track(t.ref, { ...omit(t, 'instance', 'noticed'), launch: { state: 'queued', message: 'relaunching after a spot interruption' } });
+    try {
+      const hints = this.#hints(pod);
+      const request = podRequest(pod);
+      this.#undelivered.set(t.ref.uid, await buildAssignment(pod, this.#d.config));
+      this.#retries.queue({ pod, ref: t.ref, hints, request, round: 0, generation }, await this.#planner.plan(pod, hints, request));
+    } catch (err) {
+      this.#retries.giveUp({ pod, ref: t.ref, hints: this.#hints(pod), request: podRequest(pod), round: 0 }, 'RelaunchFailed', err instanceof Error ? err.message : String(err));
+    }
   }
 
   /** Follows an instance that has a pod; false when it has none. */
@@ -357,6 +388,11 @@ export class Ec2Provider implements RunnableProvider {
     this.#stop.abort();
     await this.#batcher.close();
   }
+}
+
+/** `o` without the `keys` (an optional field cannot be set to undefined). */
+function omit<T extends object, K extends keyof T>(o: T, ...keys: K[]): Omit<T, K> {
+  return Object.fromEntries(Object.entries(o).filter(([k]) => !keys.includes(k as K))) as Omit<T, K>;
 }
 
 const capacityOf = (i: Instance): 'spot' | 'on-demand' => (i.lifecycle === 'spot' ? 'spot' : 'on-demand');

@@ -130,6 +130,7 @@ export class LaunchPlanner {
       tags: {
         ...s.tags, Name: `orca-${namespace}`.slice(0, 255), [TAG.cluster]: s.clusterId, [TAG.node]: s.nodeName,
         [TAG.podNamespace]: namespace, [TAG.budget]: h.budgetNamespace ?? namespace,
+        [TAG.onInterruption]: h.onInterruption,
         ...(h.maxLifetimeSeconds === undefined ? {} : { [TAG.maxLifetime]: String(h.maxLifetimeSeconds) }),
       },
     };

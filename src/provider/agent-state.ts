@@ -1,0 +1,123 @@
+// Pure: the on-instance agent's state tags (docs/agent.md) → a pod status, the way a kubelet maps
+// its containers onto phases, conditions, containerStatuses and lastState.
+import type { ContainerState, ContainerStatus, PodPhase, RestartPolicy } from '../domain/pod.js';
+import type { ReportedStatus } from '../domain/pod-status.js';
+import { defined } from '../domain/objects.js';
+
+export const STATE_TAG = 'orca.research/state';
+export const CONTAINER_TAG_PREFIX = 'orca.research/c/';
+
+interface Run { readonly exitCode: number; readonly reason: string; readonly startedAt?: string; readonly finishedAt?: string }
+
+export interface AgentContainer {
+  readonly name: string;
+  readonly state: 'waiting' | 'running' | 'terminated';
+  readonly reason?: string;
+  readonly restarts: number;
+  readonly run?: Partial<Omit<Run, 'reason'>>;
+  readonly last?: Run;
+}
+
+export interface AgentState {
+  /** WaitingForAssignment, Initializing, InitFailed, Running, Finished, Stopped. */
+  readonly pod: string;
+  /** spot-interruption:<action> or rebalance. */
+  readonly notice?: string;
+  readonly usage?: { readonly cpuMillicores: number; readonly memoryBytes: number };
+  readonly containers: ReadonlyMap<string, AgentContainer>;
+}
+
+const dash = (v: string | undefined): string | undefined => (v === undefined || v === '-' ? undefined : v);
+const time = (v: string | undefined): string | undefined => {
+  const s = Number(dash(v));
+  return Number.isFinite(s) && s > 0 ? new Date(s * 1000).toISOString().replace(/\.\d+Z$/, 'Z') : undefined;
+};
+const int = (v: string | undefined): number | undefined => {
+  const n = Number(dash(v));
+  return dash(v) === undefined || !Number.isInteger(n) ? undefined : n;
+};
+
+function parseContainer(name: string, value: string): AgentContainer | undefined {
+  const [state, reason, exit, restarts, started, finished, lastExit, lastReason, lastStarted, lastFinished] = value.split(' ');
+  if (state !== 'waiting' && state !== 'running' && state !== 'terminated') return undefined;
+  const lastCode = int(lastExit);
+  return {
+    name, state, restarts: int(restarts) ?? 0,
+    run: defined({ exitCode: int(exit), startedAt: time(started), finishedAt: time(finished) }),
+    ...defined({ reason: dash(reason) }),
+    ...(lastCode === undefined ? {} : { last: { exitCode: lastCode, reason: dash(lastReason) ?? 'Error', ...defined({ startedAt: time(lastStarted), finishedAt: time(lastFinished) }) } }),
+  };
+}
+
+function parseUsage(v: string | undefined): AgentState['usage'] {
+  const [cpu, mem] = (dash(v) ?? '').split(':').map(Number);
+  return cpu === undefined || mem === undefined || !Number.isFinite(cpu) || !Number.isFinite(mem) ? undefined : { cpuMillicores: cpu, memoryBytes: mem };
+}
+
+/** The agent's state from an instance's tags; undefined before the agent reported anything. */
+export function parseAgentState(tags: Readonly<Record<string, string>>): AgentState | undefined {
+  const [version, pod, notice, usage] = (tags[STATE_TAG] ?? '').split(' ');
+  if (version !== 'v1' || pod === undefined) return undefined;
+  const containers = new Map<string, AgentContainer>();
+  for (const [k, v] of Object.entries(tags)) {
+    if (!k.startsWith(CONTAINER_TAG_PREFIX)) continue;
+    const c = parseContainer(k.slice(CONTAINER_TAG_PREFIX.length), v);
+    if (c !== undefined) containers.set(c.name, c);
+  }
+  return { pod, containers, ...defined({ notice: dash(notice), usage: parseUsage(usage) }) };
+}
+
+function stateOf(c: AgentContainer): ContainerState {
+  if (c.state === 'running') return { running: defined({ startedAt: c.run?.startedAt }) };
+  if (c.state === 'terminated') return { terminated: { exitCode: c.run?.exitCode ?? 0, reason: c.reason ?? 'Error', ...defined({ startedAt: c.run?.startedAt, finishedAt: c.run?.finishedAt }) } };
+  return { waiting: { reason: c.reason ?? 'ContainerCreating' } };
+}
+
+export function containerStatus(name: string, image: string, c: AgentContainer | undefined): ContainerStatus {
+  if (c === undefined) return { name, image, imageID: '', ready: false, started: false, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } } };
+  return {
+    name, image, imageID: '', restartCount: c.restarts, ready: c.state === 'running', started: c.state === 'running',
+    state: stateOf(c), ...(c.last === undefined ? {} : { lastState: { terminated: c.last } }),
+  };
+}
+
+interface Counts { running: number; waiting: number; stopped: number; succeeded: number }
+
+function count(cs: readonly ContainerStatus[]): Counts {
+  const n: Counts = { running: 0, waiting: 0, stopped: 0, succeeded: 0 };
+  for (const c of cs) {
+    if (c.state?.running !== undefined) n.running++;
+    else if (c.state?.terminated !== undefined) { n.stopped++; if (c.state.terminated.exitCode === 0) n.succeeded++; }
+    else if (c.lastState?.terminated !== undefined) n.stopped++;
+    else n.waiting++;
+  }
+  return n;
+}
+
+/** The kubelet's phase rules over the containers' states (init containers first). */
+export function podPhase(init: readonly ContainerStatus[], app: readonly ContainerStatus[], policy: RestartPolicy): PodPhase {
+  const initFailed = init.some((c) => c.state?.terminated !== undefined && c.state.terminated.exitCode !== 0);
+  if (initFailed && policy === 'Never') return 'Failed';
+  if (init.some((c) => c.state?.terminated?.exitCode !== 0)) return 'Pending';
+  const n = count(app);
+  if (n.waiting > 0) return 'Pending';
+  if (n.running > 0) return 'Running';
+  if (policy === 'Always') return 'Running';
+  if (n.stopped === n.succeeded) return 'Succeeded';
+  return policy === 'Never' ? 'Failed' : 'Running';
+}
+
+export interface PodShape {
+  readonly init: readonly { readonly name: string; readonly image: string }[];
+  readonly app: readonly { readonly name: string; readonly image: string }[];
+  readonly restartPolicy: RestartPolicy;
+}
+
+/** The pod status the agent's state gives; `base` carries startTime and podIP. */
+export function agentPodStatus(s: AgentState, shape: PodShape, base: Pick<ReportedStatus, 'startTime' | 'podIP'>): ReportedStatus {
+  const known = shape.app.length > 0 ? shape.app : [...s.containers.keys()].filter((n) => !shape.init.some((i) => i.name === n)).map((name) => ({ name, image: '' }));
+  const init = shape.init.map((c) => containerStatus(c.name, c.image, s.containers.get(c.name)));
+  const app = known.map((c) => containerStatus(c.name, c.image, s.containers.get(c.name)));
+  const phase = podPhase(init, app, shape.restartPolicy);
+  return { ...base, phase, containerStatuses: app, ...(init.length === 0 ? {} : { initContainerStatuses: init }) };
+}
