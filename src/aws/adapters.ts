@@ -4,10 +4,11 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { AssignmentStore } from '../ports/assignments.js';
-import type { ImageSource, SpotPriceSource } from '../ports/catalog.js';
+import type { ImageSource, ReservationSource, SpotPriceSource } from '../ports/catalog.js';
 import type { InstanceLauncher } from '../ports/launcher.js';
 import { createEc2Launcher } from './ec2-launcher.js';
 import { createImageSource } from './image-source.js';
+import { createReservationSource } from './reservation-source.js';
 import { NoCapacityRetryStrategy } from './retry.js';
 import { createSsmAssignmentStore } from './ssm-assignment-store.js';
 import { createSpotPriceSource } from './spot-price-source.js';
@@ -16,6 +17,7 @@ export interface AwsAdapters {
   readonly launcher: InstanceLauncher;
   readonly images: ImageSource;
   readonly spot: SpotPriceSource;
+  readonly reservations: ReservationSource;
   readonly assignments: AssignmentStore;
 }
 
@@ -32,7 +34,7 @@ export function createAwsAdapters(o: AwsAdapterOptions): AwsAdapters {
   const ec2 = new EC2Client({ ...client, retryStrategy: new NoCapacityRetryStrategy() });
   const ssm = new SSMClient(client);
   return {
-    launcher: createEc2Launcher(ec2), images: createImageSource(ssm, ec2), spot: createSpotPriceSource(ec2, o.now),
+    launcher: createEc2Launcher(ec2), images: createImageSource(ssm, ec2), spot: createSpotPriceSource(ec2, o.now), reservations: createReservationSource(ec2),
     assignments: createSsmAssignmentStore(ssm, { prefix: o.assignmentPrefix }),
   };
 }

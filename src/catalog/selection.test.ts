@@ -28,6 +28,35 @@ const req = (over: ReqOver = {}): PodRequest => ({
 });
 const list = (s: ReturnType<typeof selectOfferings>): string[] => (s.ok ? s.ranked.map((o) => `${o.type}/${o.capacity}/${o.zone}/${o.usdPerHour}`) : [s.reason, s.message]);
 
+describe('selectOfferings with the account\'s capacity reservations', () => {
+  const reservations = [
+    { id: 'cr-a', instanceType: 'p5.48xlarge', zone: 'us-east-1a', available: 2 },
+    { id: 'cr-full', instanceType: 'p5.48xlarge', zone: 'us-east-1b', available: 0 },
+    { id: 'cr-west', instanceType: 'p5.48xlarge', zone: 'us-west-2a', available: 4 },
+    { id: 'cr-g5', instanceType: 'g5.xlarge', zone: 'us-east-1b', available: 1 },
+  ];
+  const lst = (s: ReturnType<typeof selectOfferings>): string[] => (s.ok ? s.ranked.map((o) => `${o.type}/${o.capacity}/${o.zone}/${o.reservationId ?? '-'}`) : [s.message]);
+
+  it('offers a free reservation of the type in a configured zone first, at no marginal cost', () => {
+    const s = selectOfferings(req({ gpus: 8 }), hints({ instanceType: 'p5.48xlarge', capacityOrder: ['reserved', 'on-demand'] }), ctx({ mode: 'explicit', reservations }));
+    expect(lst(s)).toEqual(['p5.48xlarge/reserved/us-east-1a/cr-a', 'p5.48xlarge/on-demand/us-east-1a/-', 'p5.48xlarge/on-demand/us-east-1b/-']);
+  });
+
+  it('says why there is no reserved offering, and hides a reservation that just ran out', () => {
+    const none = selectOfferings(req(), hints({ instanceType: 'p5.48xlarge', capacityOrder: ['reserved'] }), ctx({ mode: 'explicit', reservations: [] }));
+    expect(lst(none)).toEqual(['p5.48xlarge reserved no capacity reservation with free instances in the configured zones']);
+    const hidden = selectOfferings(req(), hints({ instanceType: 'p5.48xlarge', capacityOrder: ['reserved', 'on-demand'] }),
+      ctx({ mode: 'explicit', reservations, isUnavailable: (k) => k === offeringKey('reserved', 'p5.48xlarge', 'us-east-1a') }));
+    expect(lst(hidden)[0]).toBe('p5.48xlarge/on-demand/us-east-1a/-');
+    expect(hidden.rejected).toContainEqual({ candidate: 'p5.48xlarge reserved in us-east-1a', reason: 'recently out of capacity' });
+  });
+
+  it('uses the pod\'s named reservation instead of the account\'s list', () => {
+    const s = selectOfferings(req(), hints({ instanceType: 'p5.48xlarge', capacityOrder: ['reserved'], capacityReservationId: 'cr-mine' }), ctx({ mode: 'explicit', reservations }));
+    expect(lst(s)).toEqual(['p5.48xlarge/reserved/*/-']);
+  });
+});
+
 describe('selectOfferings', () => {
   it('explicit: the named type in the pod\'s capacity order, then zone order', () => {
     const s = selectOfferings(req({ gpus: 8 }), hints({ instanceType: 'p5.48xlarge', capacityOrder: ['spot', 'on-demand'] }), ctx({ mode: 'explicit' }));

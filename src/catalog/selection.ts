@@ -2,6 +2,7 @@
 // with prices, and the reason every other candidate was turned down. Order: the pod's capacity
 // preference first, then price, then the configured zone order, then the type name.
 import type { CapacityType, PodHints } from '../domain/annotations.js';
+import type { CapacityReservationInfo } from '../domain/instance.js';
 import type { AcceleratorResource, PodRequest } from '../domain/pod-request.js';
 import { extendedResources, type InstanceTypeInfo } from './types.js';
 import { offeringKey, type OfferingKey } from './unavailable.js';
@@ -15,6 +16,8 @@ export interface Offering {
   readonly capacity: CapacityType;
   /** Marginal USD per hour: 0 for capacity already paid for (reservations, blocks). */
   readonly usdPerHour: number;
+  /** The capacity reservation to target (found among the account's, for a pod that names none). */
+  readonly reservationId?: string;
 }
 
 export interface Rejection {
@@ -33,6 +36,8 @@ export interface SelectionContext {
   readonly allowedTypes: readonly string[];
   readonly templates: Readonly<Record<string, { readonly instanceType: string }>>;
   readonly isUnavailable: (key: OfferingKey) => boolean;
+  /** The account's active capacity reservations; pods preferring `reserved` without naming one use these. */
+  readonly reservations?: readonly CapacityReservationInfo[];
 }
 
 export type Selection =
@@ -90,10 +95,20 @@ function price({ type, zone, capacity }: Slot, h: PodHints, ctx: SelectionContex
   return { offering: { type, zone, capacity, usdPerHour: spot } };
 }
 
+/** Reserved offerings from the account's reservations with free instances of `type` in the pod's zones. */
+function listedReservations(type: string, h: PodHints, ctx: SelectionContext): Priced[] {
+  const zones = zonesFor(h, ctx);
+  const fits = (ctx.reservations ?? []).filter((r) => r.instanceType === type && r.available > 0 && zones.includes(r.zone));
+  if (fits.length === 0) return [{ rejection: { candidate: `${type} reserved`, reason: 'no capacity reservation with free instances in the configured zones' } }];
+  return fits.map((r) => (ctx.isUnavailable(offeringKey('reserved', type, r.zone))
+    ? { rejection: { candidate: `${type} reserved in ${r.zone}`, reason: 'recently out of capacity' } }
+    : { offering: { type, zone: r.zone, capacity: 'reserved', usdPerHour: 0, reservationId: r.id } }));
+}
+
 function offeringsOf(type: string, h: PodHints, ctx: SelectionContext): Priced[] {
-  const hasReservation = h.capacityReservationId !== undefined || h.capacityBlockId !== undefined;
+  const named = h.capacityReservationId !== undefined || h.capacityBlockId !== undefined;
   return h.capacityOrder.flatMap((capacity) => {
-    if (capacity === 'reserved') return hasReservation ? [price({ type, zone: '*', capacity }, h, ctx)] : [];
+    if (capacity === 'reserved') return named ? [price({ type, zone: '*', capacity }, h, ctx)] : listedReservations(type, h, ctx);
     return zonesFor(h, ctx).map((zone) => price({ type, zone, capacity }, h, ctx));
   });
 }

@@ -15,6 +15,14 @@ export interface Instance {
   readonly tags: Readonly<Record<string, string>>;
 }
 
+/** An active capacity reservation of the account, with the instances it still has free. */
+export interface CapacityReservationInfo {
+  readonly id: string;
+  readonly instanceType: string;
+  readonly zone: string;
+  readonly available: number;
+}
+
 export interface LaunchSpec {
   /** Idempotency: the same token never launches twice (see launchToken). */
   readonly clientToken: string;

@@ -1,4 +1,5 @@
 // Where the instance catalog comes from: the cloud's own descriptions and price lists.
+import type { CapacityReservationInfo } from '../domain/instance.js';
 import type { InstanceTypeInfo } from '../domain/instance-type.js';
 
 export interface CatalogSource {
@@ -25,4 +26,9 @@ export interface BootImage {
 export interface ImageSource {
   /** Resolves an SSM public parameter (e.g. the latest Deep Learning AMI) or an ami-… id to a bootable image. */
   resolve(parameterOrAmi: string, signal?: AbortSignal): Promise<BootImage>;
+}
+
+export interface ReservationSource {
+  /** The account's active capacity reservations in the region (On-Demand Capacity Reservations). */
+  activeReservations(signal?: AbortSignal): Promise<readonly CapacityReservationInfo[]>;
 }

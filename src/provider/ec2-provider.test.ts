@@ -3,7 +3,7 @@ import { PodRejectedError } from '../domain/errors.js';
 import { createLogger } from '../observability/logger.js';
 import type { ImageSource, SpotPriceSource } from '../ports/catalog.js';
 import { FakeClock } from '../../test/fakes/clock.js';
-import { assignments, configs, env, images, imagesSeen, p5, p5Spot, pod, ref, settings, spot, stopProviders } from '../../test/fakes/ec2-env.js';
+import { assignments, configs, env, images, imagesSeen, p5, p5Spot, pod, ref, reservations, settings, spot, stopProviders } from '../../test/fakes/ec2-env.js';
 import { FakePods } from '../../test/fakes/kube.js';
 import { FakeLauncher } from '../../test/fakes/launcher.js';
 import { Ec2Provider } from './ec2-provider.js';
@@ -146,7 +146,7 @@ describe('Ec2Provider max-lifetime', () => {
     const clock = new FakeClock();
     const events = new FakePods();
     const make = () => new Ec2Provider({
-      launcher, images, spot, events, clock, log: createLogger('silent'), settings, config: configs, assignments,
+      launcher, images, spot, reservations, events, clock, log: createLogger('silent'), settings, config: configs, assignments,
       catalog: { types: new Map([['p5.48xlarge', p5]]), onDemandUsdPerHour: { 'p5.48xlarge': 55.04 } },
     });
     const first = make();

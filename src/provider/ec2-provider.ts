@@ -9,7 +9,7 @@ import type { InstanceTypeInfo } from '../domain/instance-type.js';
 import { podKey, refOf, type Pod, type PodKey, type PodRef } from '../domain/pod.js';
 import { podRequest } from '../domain/pod-request.js';
 import { canonical, type ReportedStatus } from '../domain/pod-status.js';
-import type { ImageSource, SpotPriceSource } from '../ports/catalog.js';
+import type { ImageSource, ReservationSource, SpotPriceSource } from '../ports/catalog.js';
 import type { Clock } from '../ports/clock.js';
 import type { AssignmentStore } from '../ports/assignments.js';
 import type { ConfigSource, EventRecorder } from '../ports/kube.js';
@@ -29,6 +29,7 @@ export interface Ec2ProviderDeps {
   readonly launcher: InstanceLauncher;
   readonly images: ImageSource;
   readonly spot: SpotPriceSource;
+  readonly reservations: ReservationSource;
   readonly catalog: { readonly types: ReadonlyMap<string, InstanceTypeInfo>; readonly onDemandUsdPerHour: Readonly<Record<string, number>> };
   readonly events: EventRecorder;
   /** ConfigMaps and Secrets for the pod's env and volumes. */

@@ -11,7 +11,8 @@ import type { InstanceTypeInfo } from '../domain/instance-type.js';
 import { defined } from '../domain/objects.js';
 import type { Pod } from '../domain/pod.js';
 import type { PodRequest } from '../domain/pod-request.js';
-import type { BootImage, ImageSource, SpotPriceSource } from '../ports/catalog.js';
+import type { CapacityReservationInfo } from '../domain/instance.js';
+import type { BootImage, ImageSource, ReservationSource, SpotPriceSource } from '../ports/catalog.js';
 import type { Clock } from '../ports/clock.js';
 import { TAG, type Ec2Settings } from './ec2-settings.js';
 import type { BaseSpec } from './placement.js';
@@ -36,6 +37,7 @@ export interface LaunchPlannerDeps {
   readonly catalog: { readonly types: ReadonlyMap<string, InstanceTypeInfo>; readonly onDemandUsdPerHour: Readonly<Record<string, number>> };
   readonly spot: SpotPriceSource;
   readonly images: ImageSource;
+  readonly reservations: ReservationSource;
   readonly clock: Clock;
   readonly unavailable: UnavailableOfferings;
 }
@@ -48,6 +50,8 @@ export class LaunchPlanner {
   readonly #spot = new Map<string, number>();
   readonly #spotReadAt = new Map<string, number>();
   readonly #images = new Map<string, { readonly at: number; readonly image: Promise<BootImage> }>();
+  /** The account's active reservations, read at most once a minute. */
+  #reservations: { readonly at: number; readonly list: Promise<readonly CapacityReservationInfo[]> } | undefined;
 
   constructor(deps: LaunchPlannerDeps) {
     this.#d = deps;
@@ -82,8 +86,11 @@ export class LaunchPlanner {
     const names = h.instanceType !== undefined ? [h.instanceType] : [...this.#d.catalog.types.keys()];
     const now = this.#d.clock.now().getTime();
     if (h.capacityOrder.includes('spot')) await this.#refreshSpot(names, now);
+    const listed = h.capacityOrder.includes('reserved') && h.capacityReservationId === undefined && h.capacityBlockId === undefined;
+    const reservations = listed ? await this.#reservationList(now) : [];
     const spot = this.#spot;
     const sel = selectOfferings(req, h, {
+      reservations,
       mode: s.selectionMode, types: this.#d.catalog.types, onDemandUsdPerHour: this.#d.catalog.onDemandUsdPerHour,
       spotUsdPerHour: (t, z) => spot.get(`${t}/${z}`), zones: s.subnets.map((x) => x.zone), allowedTypes: s.allowedTypes,
       templates: s.templates, isUnavailable: (k) => this.#d.unavailable.isUnavailable(k, now),
@@ -92,6 +99,15 @@ export class LaunchPlanner {
     const waiting = sel.rejected.length > 0 && sel.rejected.every((r) => r.reason === 'recently out of capacity');
     if (waiting) return { ok: false, wait: `every offering recently ran out of capacity: ${sel.rejected.map((r) => r.candidate).join(', ')}` };
     throw new PodRejectedError(sel.reason, sel.message);
+  }
+
+  #reservationList(now: number): Promise<readonly CapacityReservationInfo[]> {
+    if (this.#reservations === undefined || now - this.#reservations.at >= 60_000) {
+      const list = this.#d.reservations.activeReservations();
+      this.#reservations = { at: now, list };
+      list.catch(() => { this.#reservations = undefined; });
+    }
+    return this.#reservations.list;
   }
 
   /** Reads spot prices for the types not read in the last five minutes. */

@@ -50,11 +50,12 @@ const stopReason: Readonly<Record<LaunchErrorKind, Exclude<FailureReason, 'NoCap
 };
 
 export function describeOffering(o: Offering): string {
-  return o.capacity === 'reserved' ? `${o.type} reserved` : `${o.type} ${o.capacity} in ${o.zone}`;
+  if (o.capacity !== 'reserved') return `${o.type} ${o.capacity} in ${o.zone}`;
+  return o.reservationId === undefined ? `${o.type} reserved` : `${o.type} reserved (${o.reservationId}) in ${o.zone}`;
 }
 
 function specFor(o: Offering, base: BaseSpec, at: { readonly subnetId: string; readonly clientToken: string }): LaunchSpec {
-  return { ...base, ...at, instanceType: o.type, capacity: o.capacity };
+  return { ...base, ...at, instanceType: o.type, capacity: o.capacity, ...(o.reservationId === undefined ? {} : { capacityReservationId: o.reservationId }) };
 }
 
 function launchedMessage(o: Offering, got: readonly Instance[], wanted: number): string {

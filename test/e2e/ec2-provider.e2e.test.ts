@@ -118,4 +118,18 @@ describe('the EC2 provider', () => {
     orca = await startNode();
     await waitFor('the orphan to be terminated', async () => ((await instancesOf('uid-of-a-deleted-pod'))[0]?.State?.Name === 'terminated' ? true : undefined), 30_000, 500);
   });
+
+  it('launches into a capacity reservation of the account when the pod prefers reserved capacity', async () => {
+    const [a] = subnets;
+    proxy.rules.length = 0;
+    proxy.reservations.push({ id: 'cr-0e2e0000000000001', instanceType: 'p5.48xlarge', zone: a?.zone ?? '', available: 1 });
+    await core().createNamespacedPod({ namespace: ns, body: burstPod('reserved', {
+      gpus: 8, nodeSelector: { 'kubernetes.io/hostname': node },
+      annotations: { 'orca.research/instance-type': 'p5.48xlarge', 'orca.research/launch-type': 'reserved,on-demand' },
+    }) });
+    const launched = await waitFor('an InstanceLaunched event', async () => (await eventsFor(ns, 'reserved')).find((e) => e.reason === 'InstanceLaunched'), 60_000, 500);
+    expect(launched.message).toMatch(new RegExp(`^p5\\.48xlarge reserved \\(cr-0e2e0000000000001\\) in ${a?.zone ?? ''}: launched i-`));
+    expect(proxy.runInstances.at(-1)).toMatchObject({ 'CapacityReservationSpecification.CapacityReservationTarget.CapacityReservationId': 'cr-0e2e0000000000001', SubnetId: a?.id });
+    expect(proxy.count('DescribeCapacityReservations')).toBeGreaterThanOrEqual(1);
+  });
 });

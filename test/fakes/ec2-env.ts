@@ -3,7 +3,8 @@ import type { InstanceTypeInfo } from '../../src/domain/instance-type.js';
 import type { Pod, PodKey } from '../../src/domain/pod.js';
 import { createLogger } from '../../src/observability/logger.js';
 import type { AssignmentStore } from '../../src/ports/assignments.js';
-import type { ImageSource, SpotPriceSource } from '../../src/ports/catalog.js';
+import type { CapacityReservationInfo } from '../../src/domain/instance.js';
+import type { ImageSource, ReservationSource, SpotPriceSource } from '../../src/ports/catalog.js';
 import type { ConfigSource } from '../../src/ports/kube.js';
 import { Ec2Provider, type Ec2ProviderDeps } from '../../src/provider/ec2-provider.js';
 import type { Ec2Settings } from '../../src/provider/ec2-settings.js';
@@ -24,6 +25,9 @@ export const settings: Ec2Settings = {
 };
 export const imagesSeen: string[] = [];
 export const images: ImageSource = { resolve: (p) => { imagesSeen.push(p); return Promise.resolve({ imageId: 'ami-0abc', rootDeviceName: '/dev/sda1' }); } };
+/** The account's capacity reservations the fake EC2 has (tests set them). */
+export const reservationList: CapacityReservationInfo[] = [];
+export const reservations: ReservationSource = { activeReservations: () => Promise.resolve([...reservationList]) };
 export const spot: SpotPriceSource = { spotPrices: () => Promise.resolve(new Map([['p5.48xlarge/us-east-1a', 30], ['p5.48xlarge/us-east-1b', 31]])) };
 
 const stops: AbortController[] = [];
@@ -67,11 +71,11 @@ export interface Ec2Env {
   readonly create: (p: Pod) => Promise<void>;
 }
 
-export function env(over: Partial<Ec2Settings> = {}, launcher = new FakeLauncher(), clock = new FakeClock(), ports: Partial<Pick<Ec2ProviderDeps, 'spot' | 'images' | 'assignments'>> = {}): Ec2Env {
+export function env(over: Partial<Ec2Settings> = {}, launcher = new FakeLauncher(), clock = new FakeClock(), ports: Partial<Pick<Ec2ProviderDeps, 'spot' | 'images' | 'assignments' | 'reservations'>> = {}): Ec2Env {
   const events = new FakePods();
   const notified: PodKey[] = [];
   const provider = new Ec2Provider({
-    launcher, images, spot, config: configs, assignments, ...ports, events, clock, log: createLogger('silent'), settings: { ...settings, ...over },
+    launcher, images, spot, reservations, config: configs, assignments, ...ports, events, clock, log: createLogger('silent'), settings: { ...settings, ...over },
     catalog: { types: new Map([['p5.48xlarge', p5]]), onDemandUsdPerHour: { 'p5.48xlarge': 55.04 } },
   });
   provider.onStatusChange((k) => notified.push(k));

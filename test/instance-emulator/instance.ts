@@ -1,0 +1,127 @@
+// One emulated EC2 instance: its IMDS, its docker, and its user data run by `sh` as cloud-init
+// would, in <dir>: user-data.sh, home/ (ORCA_HOME), bin/ (docker, aws), docker/ (argv.log, the
+// containers' state) and agent.log. The agent's environment is built from nothing: the instance's
+// own settings, the AWS endpoint and credentials, and a system PATH with bin/ first.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { appendFileSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import { DockerStandIn } from './docker-stand-in.js';
+import { Imds } from './imds.js';
+
+const dockerShim = fileURLToPath(new URL('./docker-shim.sh', import.meta.url));
+const systemPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** Kept in memory per agent; the whole output is in agent.log. */
+const logLimit = 1 << 20;
+
+export interface AwsAccess {
+  readonly endpoint: string;
+  readonly region: string;
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  readonly ec2: EC2Client;
+  readonly logs: CloudWatchLogsClient;
+  /** The AWS CLI (v1, honouring AWS_ENDPOINT_URL) put on the agent's PATH as `aws`. */
+  readonly awsBin: string;
+}
+
+export interface InstanceBoot {
+  readonly id: string;
+  readonly dir: string;
+  readonly userData: string;
+  readonly aws: AwsAccess;
+}
+
+function agentEnv(b: InstanceBoot, imds: string, docker: string): Record<string, string> {
+  const { aws } = b;
+  return {
+    PATH: `${join(b.dir, 'bin')}:${systemPath}`,
+    HOME: b.dir,
+    ORCA_IMDS: imds,
+    ORCA_HOME: join(b.dir, 'home'),
+    ORCA_POLL_SECONDS: '1',
+    DOCKER_HOST: docker,
+    AWS_ENDPOINT_URL: aws.endpoint,
+    AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,
+    AWS_REGION: aws.region,
+    AWS_DEFAULT_REGION: aws.region,
+    // No profile of the machine running the tests may leak in.
+    AWS_CONFIG_FILE: join(b.dir, 'aws-config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(b.dir, 'aws-credentials'),
+  };
+}
+
+export class EmulatedInstance {
+  readonly id: string;
+  readonly dir: string;
+  readonly imds: Imds;
+  readonly docker: DockerStandIn;
+  readonly #agent: ChildProcess;
+  readonly #agentExit: Promise<unknown>;
+  #log = '';
+  #exitCode: number | null | undefined;
+  #shutdown: Promise<void> | undefined;
+
+  private constructor(b: InstanceBoot, imds: Imds & { readonly url: string }, docker: DockerStandIn & { readonly host: string }) {
+    this.id = b.id;
+    this.dir = b.dir;
+    this.imds = imds;
+    this.docker = docker;
+    this.#agent = spawn('sh', ['user-data.sh'], { cwd: b.dir, env: agentEnv(b, imds.url, docker.host), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.#agentExit = once(this.#agent, 'exit');
+    this.#agent.on('exit', (code, signal) => { this.#exitCode = signal === null ? code : null; });
+    for (const out of [this.#agent.stdout, this.#agent.stderr]) out?.on('data', (chunk: Buffer) => { this.#output(chunk.toString('utf8')); });
+  }
+
+  static async boot(b: InstanceBoot): Promise<EmulatedInstance> {
+    rmSync(b.dir, { recursive: true, force: true });
+    mkdirSync(join(b.dir, 'home'), { recursive: true });
+    mkdirSync(join(b.dir, 'bin'), { recursive: true });
+    writeFileSync(join(b.dir, 'user-data.sh'), b.userData, { mode: 0o755 });
+    writeFileSync(join(b.dir, 'agent.log'), '');
+    symlinkSync(dockerShim, join(b.dir, 'bin', 'docker'));
+    symlinkSync(b.aws.awsBin, join(b.dir, 'bin', 'aws'));
+    const imds = await Imds.start({ instanceId: b.id, region: b.aws.region, ec2: b.aws.ec2 });
+    const docker = await DockerStandIn.start({ dir: join(b.dir, 'docker'), logs: b.aws.logs });
+    return new EmulatedInstance(b, imds, docker);
+  }
+
+  /** The agent's output (its log goes to stderr). */
+  get log(): string {
+    return this.#log;
+  }
+
+  /** The agent's exit code; undefined while it runs, null when a signal ended it. */
+  get agentExitCode(): number | null | undefined {
+    return this.#exitCode;
+  }
+
+  /** The instance goes away: its agent and every container are killed, its IMDS and docker closed. */
+  shutdown(): Promise<void> {
+    this.#shutdown ??= this.#stop();
+    return this.#shutdown;
+  }
+
+  async #stop(): Promise<void> {
+    const pid = this.#agent.pid;
+    if (pid !== undefined && this.#agent.exitCode === null && this.#agent.signalCode === null) {
+      try {
+        // Its own process group: the agent and whatever it runs (aws, curl, sleep).
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // Exited meanwhile.
+      }
+      await this.#agentExit;
+    }
+    await this.docker.stop();
+    await this.imds.close();
+  }
+
+  #output(text: string): void {
+    appendFileSync(join(this.dir, 'agent.log'), text);
+    if (this.#log.length < logLimit) this.#log += text;
+  }
+}
