@@ -161,7 +161,8 @@ stop_requested() { [ -n "$(imds meta-data/tags/instance/orca-stop 2>/dev/null)" 
 
 watch_notices() {
   notice=-
-  action=$(imds meta-data/spot/instance-action 2>/dev/null) && notice="spot-interruption:$(printf %s "$action" | tr -dc 'a-zA-Z0-9:_.-' | cut -c1-80)"
+  # The notice is JSON ({"action": "terminate", "time": "..."}): report its action only.
+  action=$(imds meta-data/spot/instance-action 2>/dev/null) && notice="spot-interruption:$(printf %s "$action" | sed -n 's/.*"action" *: *"\([a-z]*\)".*/\1/p')"
   [ "$notice" = - ] && imds meta-data/events/recommendations/rebalance >/dev/null 2>&1 && notice=rebalance
   cset pod notice "$notice"
 }

@@ -113,7 +113,7 @@ async function tagMatching(id: string, key: string, pattern: RegExp, timeoutMs =
       return seen !== undefined && pattern.test(seen) ? seen : undefined;
     }, timeoutMs, 250);
   } catch (e) {
-    throw new Error(`${e instanceof Error ? e.message : String(e)}; last value: ${seen ?? '(none)'}`);
+    throw new Error(`${e instanceof Error ? e.message : String(e)}; last value: ${seen ?? '(none)'}`, { cause: e });
   }
 }
 

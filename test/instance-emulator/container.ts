@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { AwsLogsStream } from './awslogs.js';
 import { all, environment, last, memoryBytes, type RunCommand } from './docker-cli.js';
+import { release, track } from './reaper.js';
 
 /** What an image would set: a usual PATH (the emulator's own is not passed on). */
 const basePath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -91,8 +92,12 @@ export class Container {
     const env = { PATH: basePath, HOSTNAME: o.name, HOME: '/root', ...environment(o.run) };
     const child = spawn(file, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     await once(child, 'spawn');
+    track(child.pid);
     for (const out of [child.stdout, child.stderr]) createInterface({ input: out, crlfDelay: Infinity }).on('line', (line) => o.log?.line(line));
-    child.on('close', () => { void o.log?.close(); });
+    child.on('close', () => {
+      release(child.pid);
+      void o.log?.close();
+    });
     return new Container(o, child);
   }
 

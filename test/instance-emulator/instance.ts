@@ -11,6 +11,7 @@ import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { DockerStandIn } from './docker-stand-in.js';
 import { Imds } from './imds.js';
+import { release, track } from './reaper.js';
 
 const dockerShim = fileURLToPath(new URL('./docker-shim.sh', import.meta.url));
 const systemPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -71,8 +72,12 @@ export class EmulatedInstance {
     this.imds = imds;
     this.docker = docker;
     this.#agent = spawn('sh', ['user-data.sh'], { cwd: b.dir, env: agentEnv(b, imds.url, docker.host), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    track(this.#agent.pid);
     this.#agentExit = once(this.#agent, 'exit');
-    this.#agent.on('exit', (code, signal) => { this.#exitCode = signal === null ? code : null; });
+    this.#agent.on('exit', (code, signal) => {
+      this.#exitCode = signal === null ? code : null;
+      release(this.#agent.pid);
+    });
     for (const out of [this.#agent.stdout, this.#agent.stderr]) out?.on('data', (chunk: Buffer) => { this.#output(chunk.toString('utf8')); });
   }
 

@@ -46,6 +46,8 @@ export interface Binaries {
   readonly kubectl: string;
   readonly helm: string;
   readonly motoServer: string;
+  /** The AWS CLI v1 installed beside moto; the instance emulator gives it to the agent. */
+  readonly awsCli: string;
 }
 
 export function binaries(v: Versions = readVersions(), cache = cacheDir()): Binaries {
@@ -58,6 +60,7 @@ export function binaries(v: Versions = readVersions(), cache = cacheDir()): Bina
     kubectl: join(k8s, 'kubectl'),
     helm: join(cache, `helm-${v.helm}`, 'bin', 'helm'),
     motoServer: join(cache, `moto-${v.moto}`, 'bin', 'moto_server'),
+    awsCli: join(cache, `moto-${v.moto}`, 'bin', 'aws'),
   };
 }
 
