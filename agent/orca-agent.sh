@@ -4,7 +4,8 @@
 # It waits for the pod assigned to this instance (SSM parameters under
 # $ORCA_PARAM_PREFIX/<instance-id>/), runs its init containers, then its containers, ships their
 # output to CloudWatch Logs, applies restartPolicy, watches IMDS for spot notices and for ORCA's
-# stop request (instance tag orca-stop), and reports state in this instance's own tags.
+# stop request (the file $ORCA_HOME/stop, which ORCA creates through SSM Run Command), and reports
+# state in this instance's own tags.
 set -u
 : "${ORCA_IMDS:=http://169.254.169.254}"
 : "${ORCA_HOME:=/var/lib/orca}"
@@ -157,7 +158,7 @@ run_init() {
   done
 }
 
-stop_requested() { [ -n "$(imds meta-data/tags/instance/orca-stop 2>/dev/null)" ]; }
+stop_requested() { [ -f "$ORCA_HOME/stop" ]; }
 
 watch_notices() {
   notice=-

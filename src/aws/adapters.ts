@@ -4,6 +4,7 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { AssignmentStore } from '../ports/assignments.js';
+import type { InstanceSignals } from '../ports/signals.js';
 import type { ImageSource, ReservationSource, SpotPriceSource } from '../ports/catalog.js';
 import type { InstanceLauncher } from '../ports/launcher.js';
 import { createEc2Launcher } from './ec2-launcher.js';
@@ -11,6 +12,7 @@ import { createImageSource } from './image-source.js';
 import { createReservationSource } from './reservation-source.js';
 import { NoCapacityRetryStrategy } from './retry.js';
 import { createSsmAssignmentStore } from './ssm-assignment-store.js';
+import { createSsmSignals } from './ssm-signals.js';
 import { createSpotPriceSource } from './spot-price-source.js';
 
 export interface AwsAdapters {
@@ -19,6 +21,7 @@ export interface AwsAdapters {
   readonly spot: SpotPriceSource;
   readonly reservations: ReservationSource;
   readonly assignments: AssignmentStore;
+  readonly signals: InstanceSignals;
 }
 
 export interface AwsAdapterOptions {
@@ -35,6 +38,6 @@ export function createAwsAdapters(o: AwsAdapterOptions): AwsAdapters {
   const ssm = new SSMClient(client);
   return {
     launcher: createEc2Launcher(ec2), images: createImageSource(ssm, ec2), spot: createSpotPriceSource(ec2, o.now), reservations: createReservationSource(ec2),
-    assignments: createSsmAssignmentStore(ssm, { prefix: o.assignmentPrefix }),
+    assignments: createSsmAssignmentStore(ssm, { prefix: o.assignmentPrefix }), signals: createSsmSignals(ssm),
   };
 }

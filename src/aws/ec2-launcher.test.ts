@@ -30,7 +30,7 @@ describe('runInstancesInput', () => {
     const i = runInstancesInput(spec());
     expect(i).toMatchObject({
       ClientToken: 'orca-3f1c0b2a-uid-0', MinCount: 1, MaxCount: 1, SubnetId: 'subnet-0abc1234',
-      MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 2, InstanceMetadataTags: 'enabled' },
+      MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 2, InstanceMetadataTags: 'disabled' },
       BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { VolumeSize: 500, VolumeType: 'gp3', Encrypted: true, DeleteOnTermination: true } }],
       IamInstanceProfile: { Arn: 'arn:aws:iam::123456789012:instance-profile/orca-worker' },
       CapacityReservationSpecification: { CapacityReservationPreference: 'open' },

@@ -50,8 +50,8 @@ export function runInstancesInput(s: LaunchSpec): RunInstancesCommandInput {
     ...(s.securityGroupIds.length === 0 ? {} : { SecurityGroupIds: [...s.securityGroupIds] }),
     ...(s.instanceProfileArn === undefined ? {} : { IamInstanceProfile: { Arn: s.instanceProfileArn } }),
     // Containers on the instance are one hop further: IMDSv2 needs a hop limit of 2 to reach them.
-    // Instance tags in IMDS: the agent reads ORCA's stop request (tag orca-stop) without an API call.
-    MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 2, InstanceMetadataTags: 'enabled' },
+    // Instance tags stay out of IMDS: EC2 refuses tag keys with '/' (orca.research/…) when they are in.
+    MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 2, InstanceMetadataTags: 'disabled' },
     BlockDeviceMappings: [{ DeviceName: s.rootDeviceName, Ebs: { VolumeSize: s.rootVolumeGiB, VolumeType: 'gp3', Encrypted: true, DeleteOnTermination: true } }],
     UserData: Buffer.from(s.userData, 'utf8').toString('base64'),
     TagSpecifications: [{ ResourceType: 'instance', Tags }, { ResourceType: 'volume', Tags }],

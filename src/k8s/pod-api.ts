@@ -17,11 +17,24 @@ function split(ref: PodRef): { namespace: string; name: string } {
 
 const gone = (e: unknown): boolean => statusOf(e) === 404 || statusOf(e) === 409;
 
+/**
+ * podIPs and hostIPs merge by ip in a strategic-merge patch: a pod relaunched on a new instance would
+ * get both addresses (refused: one per IP family). The replace directive makes the list the new one.
+ */
+function replaceIpLists(status: object): object {
+  const out: Record<string, unknown> = { ...status };
+  for (const k of ['podIPs', 'hostIPs']) {
+    const list = out[k];
+    if (Array.isArray(list)) out[k] = [{ $patch: 'replace' }, ...(list as unknown[])];
+  }
+  return out;
+}
+
 export function createPodWriter(kc: KubeConfig): PodWriter {
   const core = kc.makeApiClient(CoreV1Api);
   return {
     async patchStatus(ref, status, clear) {
-      const body = { metadata: { uid: ref.uid }, status: { ...status, ...Object.fromEntries(clear.map((k) => [k, null])) } };
+      const body = { metadata: { uid: ref.uid }, status: { ...replaceIpLists(status), ...Object.fromEntries(clear.map((k) => [k, null])) } };
       try {
         await core.patchNamespacedPodStatus({ ...split(ref), body }, smp);
       } catch (e) {

@@ -1,7 +1,7 @@
 // The provider follows what the agent reports in its instance's tags: container statuses, the end
 // of the pod (instance terminated, status kept), a graceful stop on delete, spot interruptions.
 import { afterEach, describe, expect, it } from 'vitest';
-import { env, pod, ref, stopProviders } from '../../test/fakes/ec2-env.js';
+import { env, FakeSignals, pod, ref, stopProviders } from '../../test/fakes/ec2-env.js';
 import { FakeClock } from '../../test/fakes/clock.js';
 import { FakeLauncher } from '../../test/fakes/launcher.js';
 
@@ -11,7 +11,8 @@ const p5 = { 'orca.research/instance-type': 'p5.48xlarge' };
 const report = (launcher: FakeLauncher, tags: Record<string, string>): void => { void launcher.tag(['i-0001'], tags); };
 
 async function started(annotations: Record<string, string> = p5, clock = new FakeClock()) {
-  const e = env({}, new FakeLauncher(), clock);
+  const signals = new FakeSignals();
+  const e = Object.assign(env({}, new FakeLauncher(), clock, { signals }), { signals });
   const p = pod(annotations);
   await e.create({ ...p, spec: { ...p.spec, restartPolicy: 'Never' } });
   e.launcher.setState('i-0001', 'running');
@@ -31,12 +32,12 @@ describe('Ec2Provider with the agent', () => {
     expect(await e.provider.getPodStatus(ref)).toMatchObject({ phase: 'Failed', containerStatuses: [{ state: { terminated: { exitCode: 3, reason: 'Error' } } }] });
   });
 
-  it('on delete asks the agent to stop (tag orca-stop) and terminates once it reports the containers stopped', async () => {
+  it('on delete asks the agent to stop (SSM Run Command) and terminates once it reports the containers stopped', async () => {
     const e = await started();
     report(e.launcher, { 'orca.research/state': 'v1 Running - -', 'orca.research/c/main': 'running - - 0 1795000000 - - - - -' });
     await e.provider.poll();
     await e.provider.deletePod(ref);
-    expect(e.launcher.tagged.at(-1)?.tags).toHaveProperty('orca-stop');
+    expect(e.signals.stopped).toEqual(['i-0001']);
     expect(e.launcher.terminated).toEqual([]);
     report(e.launcher, { 'orca.research/state': 'v1 Stopped - -', 'orca.research/c/main': 'terminated Error 143 0 1795000000 1795000009 - - - -' });
     await e.provider.poll();
@@ -50,7 +51,7 @@ describe('Ec2Provider with the agent', () => {
     await e.provider.poll();
     expect(await e.provider.getPodStatus(ref)).toMatchObject({ phase: 'Failed', reason: 'SpotInterrupted' });
     expect(e.events.events.filter((x) => x.reason === 'SpotInterrupted').map((x) => x.message)).toEqual(['EC2 is reclaiming spot instance i-0001 (terminate); the pod fails']);
-    expect(e.launcher.tagged.at(-1)?.tags).toHaveProperty('orca-stop');
+    expect(e.signals.stopped).toEqual(['i-0001']);
   });
 
   it('relaunches the pod on a new instance with new ClientTokens when it asks for relaunch', async () => {

@@ -146,7 +146,7 @@ describe('Ec2Provider max-lifetime', () => {
     const clock = new FakeClock();
     const events = new FakePods();
     const make = () => new Ec2Provider({
-      launcher, images, spot, reservations, events, clock, log: createLogger('silent'), settings, config: configs, assignments,
+      launcher, images, spot, reservations, events, clock, log: createLogger('silent'), settings, config: configs, assignments, signals: { stop: () => Promise.resolve() },
       catalog: { types: new Map([['p5.48xlarge', p5]]), onDemandUsdPerHour: { 'p5.48xlarge': 55.04 } },
     });
     const first = make();

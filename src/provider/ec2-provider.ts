@@ -13,6 +13,7 @@ import type { ImageSource, ReservationSource, SpotPriceSource } from '../ports/c
 import type { Clock } from '../ports/clock.js';
 import type { AssignmentStore } from '../ports/assignments.js';
 import type { ConfigSource, EventRecorder } from '../ports/kube.js';
+import type { InstanceSignals } from '../ports/signals.js';
 import type { InstanceLauncher } from '../ports/launcher.js';
 import type { Logger } from '../observability/logger.js';
 import { buildAssignment } from './assignment-builder.js';
@@ -36,6 +37,8 @@ export interface Ec2ProviderDeps {
   readonly config: ConfigSource;
   /** Where each instance's assignment waits for its agent. */
   readonly assignments: AssignmentStore;
+  /** How ORCA tells an agent to stop its pod. */
+  readonly signals: InstanceSignals;
   readonly clock: Clock;
   readonly log: Logger;
   readonly settings: Ec2Settings;
@@ -306,7 +309,7 @@ export class Ec2Provider implements RunnableProvider {
   /** Asks the agent to stop the containers: SIGTERM, then SIGKILL after the grace period. */
   async #requestStop(id: string): Promise<void> {
     try {
-      await this.#d.launcher.tag([id], { [TAG.stop]: String(Math.floor(this.#d.clock.now().getTime() / 1000)) });
+      await this.#d.signals.stop(id);
     } catch (err) {
       this.#log.warn({ err, instanceId: id }, 'could not ask the agent to stop; the instance is terminated after the grace period');
     }

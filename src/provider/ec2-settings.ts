@@ -45,8 +45,6 @@ export const TAG = {
   maxLifetime: 'orca.research/max-lifetime-seconds',
   /** The pod's orca.research/on-interruption (fail | relaunch), so that a restarted ORCA still honours it. */
   onInterruption: 'orca.research/on-interruption',
-  /** Set by ORCA to ask the agent to stop the containers (readable in IMDS, so no slash in it). */
-  stop: 'orca-stop',
   /** Digest of the launch parameters: an instance whose pod tags were never written can be given to a pod with the same digest. */
   launchKey: 'orca.research/launch-key',
 } as const;

@@ -11,6 +11,8 @@ import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createEc2Launcher } from '../../src/aws/ec2-launcher.js';
 import { createSsmAssignmentStore } from '../../src/aws/ssm-assignment-store.js';
+import { createSsmSignals } from '../../src/aws/ssm-signals.js';
+import type { InstanceSignals } from '../../src/ports/signals.js';
 import { renderAssignment, type EnvPair } from '../../src/domain/assignment.js';
 import type { LaunchSpec } from '../../src/domain/instance.js';
 import type { ContainerSpec, Pod, RestartPolicy } from '../../src/domain/pod.js';
@@ -29,6 +31,7 @@ let emulator: InstanceEmulator | undefined;
 let ec2: EC2Client;
 let logs: CloudWatchLogsClient;
 let launcher: InstanceLauncher;
+let signals: InstanceSignals;
 let store: AssignmentStore;
 let base: Omit<LaunchSpec, 'clientToken' | 'tags'>;
 /** Instances launched by the running test: terminated after it. */
@@ -44,6 +47,7 @@ beforeAll(async () => {
   ec2 = new EC2Client(aws);
   logs = new CloudWatchLogsClient(aws);
   const ssm = new SSMClient(aws);
+  signals = createSsmSignals(ssm);
   launcher = createEc2Launcher(ec2);
   store = createSsmAssignmentStore(ssm, { prefix: settings.paramPrefix });
   const ami = (await ssm.send(new GetParameterCommand({ Name: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64' }))).Parameter?.Value ?? '';
@@ -179,10 +183,10 @@ describe('the ORCA agent on an emulated instance', () => {
     process.stdout.write(`agent figures: ${JSON.stringify({ spotNoticeToTagSeconds: (Date.now() - injected) / 1000 })}\n`);
   }, 60_000);
 
-  it('stops a long-running container when ORCA tags the instance orca-stop: SIGTERM, exit 143, Stopped', async () => {
+  it('stops a long-running container when ORCA sends the stop Run Command: SIGTERM, exit 143, Stopped', async () => {
     const { id } = await startPod('stopped', { restartPolicy: 'Never', command: ['sleep', '600'], graceSeconds: 5 });
     await tagMatching(id, 'orca.research/c/main', /^running - - 0 \d+ - /);
-    await launcher.tag([id], { 'orca-stop': '1' });
+    await signals.stop(id);
     await tagMatching(id, 'orca.research/state', /^v1 Stopped /, 15_000);
     expect((await tagsOf(id))['orca.research/c/main']).toMatch(/^terminated Error 143 0 \d+ \d+ /);
     expect(emu().dockerCalls(id)).toContainEqual(['stop', '-t', '5', 'orca-main-0']);

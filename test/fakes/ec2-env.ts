@@ -6,6 +6,7 @@ import type { AssignmentStore } from '../../src/ports/assignments.js';
 import type { CapacityReservationInfo } from '../../src/domain/instance.js';
 import type { ImageSource, ReservationSource, SpotPriceSource } from '../../src/ports/catalog.js';
 import type { ConfigSource } from '../../src/ports/kube.js';
+import type { InstanceSignals } from '../../src/ports/signals.js';
 import { Ec2Provider, type Ec2ProviderDeps } from '../../src/provider/ec2-provider.js';
 import type { Ec2Settings } from '../../src/provider/ec2-settings.js';
 import { FakeClock } from './clock.js';
@@ -61,6 +62,15 @@ export class FakeAssignments implements AssignmentStore {
 }
 export const assignments = new FakeAssignments();
 
+/** Stop requests sent to agents, by instance id. */
+export class FakeSignals implements InstanceSignals {
+  readonly stopped: string[] = [];
+  stop(id: string): Promise<void> {
+    this.stopped.push(id);
+    return Promise.resolve();
+  }
+}
+
 export interface Ec2Env {
   readonly provider: Ec2Provider;
   readonly launcher: FakeLauncher;
@@ -71,11 +81,11 @@ export interface Ec2Env {
   readonly create: (p: Pod) => Promise<void>;
 }
 
-export function env(over: Partial<Ec2Settings> = {}, launcher = new FakeLauncher(), clock = new FakeClock(), ports: Partial<Pick<Ec2ProviderDeps, 'spot' | 'images' | 'assignments' | 'reservations'>> = {}): Ec2Env {
+export function env(over: Partial<Ec2Settings> = {}, launcher = new FakeLauncher(), clock = new FakeClock(), ports: Partial<Pick<Ec2ProviderDeps, 'spot' | 'images' | 'assignments' | 'reservations' | 'signals'>> = {}): Ec2Env {
   const events = new FakePods();
   const notified: PodKey[] = [];
   const provider = new Ec2Provider({
-    launcher, images, spot, reservations, config: configs, assignments, ...ports, events, clock, log: createLogger('silent'), settings: { ...settings, ...over },
+    launcher, images, spot, reservations, config: configs, assignments, signals: new FakeSignals(), ...ports, events, clock, log: createLogger('silent'), settings: { ...settings, ...over },
     catalog: { types: new Map([['p5.48xlarge', p5]]), onDemandUsdPerHour: { 'p5.48xlarge': 55.04 } },
   });
   provider.onStatusChange((k) => notified.push(k));

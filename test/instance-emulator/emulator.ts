@@ -2,13 +2,15 @@
 // cluster behave as if they booted. Every second it lists the cluster's pending and running
 // instances (tag orca.research/cluster); each new one is booted once — its user data read back
 // from moto (DescribeInstanceAttribute) and run by `sh` with its own IMDS and docker — and each one
-// gone from the list (terminated) is shut down: agent and containers killed. Tests inject spot
+// gone from the list (terminated) is shut down: agent and containers killed. SSM Run Commands sent
+// to an instance (ORCA's stop request) run there once, in the agent's environment. Tests inject spot
 // notices and rebalance recommendations, kill containers, and read the agent's log and the docker
 // command lines it ran. Everything listens on loopback; stop() leaves no process behind.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeInstanceAttributeCommand, EC2Client, paginateDescribeInstances } from '@aws-sdk/client-ec2';
+import { ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { EmulatedInstance, type AwsAccess } from './instance.js';
 
 export interface EmulatorOptions {
@@ -32,6 +34,7 @@ export class InstanceEmulator {
   readonly #aws: AwsAccess;
   readonly #instances = new Map<string, EmulatedInstance>();
   readonly #gone = new Set<string>();
+  readonly #commandsRun = new Set<string>();
   /** Problems met while polling or booting (the emulator never throws from its loop). */
   readonly errors: string[] = [];
   #timer: NodeJS.Timeout | undefined;
@@ -43,7 +46,7 @@ export class InstanceEmulator {
     const client = { endpoint: o.endpoint, region: o.region, credentials: o.credentials, maxAttempts: 2 };
     this.#aws = {
       endpoint: o.endpoint, region: o.region, credentials: o.credentials, awsBin: o.awsBin,
-      ec2: new EC2Client(client), logs: new CloudWatchLogsClient(client),
+      ec2: new EC2Client(client), logs: new CloudWatchLogsClient(client), ssm: new SSMClient(client),
     };
     mkdirSync(o.workDir, { recursive: true });
   }
@@ -109,6 +112,7 @@ export class InstanceEmulator {
     await Promise.all([...this.#instances.values()].map((i) => i.shutdown()));
     this.#aws.ec2.destroy();
     this.#aws.logs.destroy();
+    this.#aws.ssm.destroy();
   }
 
   #get(instanceId: string): EmulatedInstance {
@@ -135,10 +139,27 @@ export class InstanceEmulator {
     for (const id of live) {
       if (!this.#instances.has(id) && !this.#stopped) await this.#boot(id);
     }
+    await this.#runCommands(live);
     for (const [id, instance] of this.#instances) {
       if (live.has(id) || this.#gone.has(id)) continue;
       await instance.shutdown();
       this.#gone.add(id);
+    }
+  }
+
+  /** SSM Run Commands sent to live instances since the last poll run there, once each (as the SSM agent would). */
+  async #runCommands(live: ReadonlySet<string>): Promise<void> {
+    for (const [id, instance] of this.#instances) {
+      if (!live.has(id) || this.#gone.has(id)) continue;
+      const commands = await this.#aws.ssm.send(new ListCommandsCommand({ InstanceId: id })).then((o) => o.Commands ?? [], (e: unknown) => {
+        this.#note(`ListCommands ${id}`, e);
+        return [];
+      });
+      for (const c of commands) {
+        if (c.CommandId === undefined || this.#commandsRun.has(c.CommandId) || c.DocumentName !== 'AWS-RunShellScript') continue;
+        this.#commandsRun.add(c.CommandId);
+        await instance.runCommand(c.Parameters?.commands ?? []);
+      }
     }
   }
 

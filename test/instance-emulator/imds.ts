@@ -2,9 +2,8 @@
 // from `PUT /latest/api/token` (with the TTL header, 1–21600 s), then GETs under /latest/meta-data/
 // carrying it (401 without a valid one). It serves the instance's id and region, a spot interruption
 // notice and a rebalance recommendation once a test injects them (404 before, as EC2 answers), and
-// the instance's tags read from moto on every request, so a tag written through the EC2 API (ORCA's
-// `orca-stop`) shows at once. EC2 refuses tag keys with `/` or spaces on instances with metadata
-// tags on; moto does not check that, and neither does this stand-in.
+// the instance's tags read from moto on every request (as on an instance launched with metadata tags
+// on; ORCA launches with them off, because EC2 then refuses tag keys with `/` such as its own).
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';

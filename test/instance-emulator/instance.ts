@@ -8,6 +8,7 @@ import { appendFileSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { DockerStandIn } from './docker-stand-in.js';
 import { Imds } from './imds.js';
@@ -24,6 +25,7 @@ export interface AwsAccess {
   readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
   readonly ec2: EC2Client;
   readonly logs: CloudWatchLogsClient;
+  readonly ssm: SSMClient;
   /** The AWS CLI (v1, honouring AWS_ENDPOINT_URL) put on the agent's PATH as `aws`. */
   readonly awsBin: string;
 }
@@ -61,6 +63,7 @@ export class EmulatedInstance {
   readonly imds: Imds;
   readonly docker: DockerStandIn;
   readonly #agent: ChildProcess;
+  readonly #env: Record<string, string>;
   readonly #agentExit: Promise<unknown>;
   #log = '';
   #exitCode: number | null | undefined;
@@ -71,7 +74,8 @@ export class EmulatedInstance {
     this.dir = b.dir;
     this.imds = imds;
     this.docker = docker;
-    this.#agent = spawn('sh', ['user-data.sh'], { cwd: b.dir, env: agentEnv(b, imds.url, docker.host), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.#env = agentEnv(b, imds.url, docker.host);
+    this.#agent = spawn('sh', ['user-data.sh'], { cwd: b.dir, env: this.#env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     track(this.#agent.pid);
     this.#agentExit = once(this.#agent, 'exit');
     this.#agent.on('exit', (code, signal) => {
@@ -102,6 +106,17 @@ export class EmulatedInstance {
   /** The agent's exit code; undefined while it runs, null when a signal ended it. */
   get agentExitCode(): number | null | undefined {
     return this.#exitCode;
+  }
+
+  /**
+   * Runs an SSM Run Command (AWS-RunShellScript) on the instance: its commands in sh, in the agent's
+   * environment (so ORCA_HOME points at this instance's home). Resolves with the exit code.
+   */
+  async runCommand(commands: readonly string[]): Promise<number | null> {
+    const child = spawn('sh', ['-c', commands.join('\n')], { cwd: this.dir, env: this.#env, stdio: ['ignore', 'pipe', 'pipe'] });
+    for (const out of [child.stdout, child.stderr]) out.on('data', (chunk: Buffer) => { this.#output(chunk.toString('utf8')); });
+    const [code] = (await once(child, 'exit')) as [number | null];
+    return code;
   }
 
   /** The instance goes away: its agent and every container are killed, its IMDS and docker closed. */
