@@ -139,6 +139,8 @@ restart_later() {
   cset "$c" state waiting
   cset "$c" reason CrashLoopBackOff
   cset "$c" exit -
+  cset "$c" started -
+  cset "$c" finished -
   cset "$c" not_before $(($(now) + delay))
   report_container "$c"
 }
@@ -168,14 +170,18 @@ watch_notices() {
   cset pod notice "$notice"
 }
 
+# Usage for `kubectl top`, rounded (100m CPU, 64 MiB) and read at most once a minute, so the
+# state tag is not rewritten at every round (CreateTags is throttled per account).
 measure_usage() {
+  [ "$(now)" -ge "$(cget pod usage_next 0)" ] || return 0
+  cset pod usage_next $(($(now) + 60))
   names=''
   for c in $ORCA_CONTAINERS; do [ "$(cget "$c" state)" = running ] && names="$names orca-$c-$(cget "$c" restarts 0)"; done
   [ -n "$names" ] || { cset pod usage -; return 0; }
   # shellcheck disable=SC2086 # one word per container name
   cset pod usage "$(docker stats --no-stream --format '{{.CPUPerc}} {{.MemUsage}}' $names 2>/dev/null | awk '
     function bytes(v) { n = v + 0; if (v ~ /GiB/) n *= 1073741824; else if (v ~ /MiB/) n *= 1048576; else if (v ~ /KiB/) n *= 1024; return n }
-    { cpu += $1 * 10; mem += bytes($2) } END { printf "%d:%d", cpu, mem }')"
+    { cpu += $1 * 10; mem += bytes($2) } END { printf "%d:%d", int(cpu / 100 + 0.5) * 100, int(mem / 67108864 + 0.5) * 67108864 }')"
 }
 
 stop_all() {

@@ -12,7 +12,7 @@ import { createLeaseApi, createNodeApi } from './k8s/node-api.js';
 import { createEventRecorder, createPodWriter } from './k8s/pod-api.js';
 import { createPodInformer } from './k8s/pod-informer.js';
 import { createConfigSource } from './k8s/config-source.js';
-import type { ConfigSource } from './ports/kube.js';
+import type { ConfigSource, PodSource } from './ports/kube.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { createOpsServer } from './observability/ops-server.js';
@@ -63,7 +63,7 @@ function nodeParams(deps: AppDeps): NodeParams {
 }
 
 /** The EC2 provider when subnets are configured; otherwise one that launches nothing. */
-function configuredProvider(d: AppDeps & { readonly events: EventRecorder; readonly params: NodeParams; readonly configs: ConfigSource }): Provider {
+function configuredProvider(d: AppDeps & { readonly events: EventRecorder; readonly params: NodeParams; readonly configs: ConfigSource; readonly pods: PodSource }): Provider {
   const { config } = d;
   const aws = config.aws;
   if (aws.subnets.length === 0) return noProvider;
@@ -72,7 +72,7 @@ function configuredProvider(d: AppDeps & { readonly events: EventRecorder; reado
   return new Ec2Provider({
     ...createAwsAdapters({ region: aws.region, endpoint: aws.endpoint, now: () => systemClock.now(), assignmentPrefix: agentSettings(clusterId).paramPrefix }),
     catalog: loadCatalog(d.catalogDir, aws.region),
-    events: d.events, clock: systemClock, log: d.log, config: d.configs,
+    events: d.events, clock: systemClock, log: d.log, config: d.configs, podLookup: (key) => d.pods.get(key),
     settings: {
       clusterId, nodeName: d.params.name, subnets: aws.subnets.map((s) => ({ zone: s.zone, subnetId: s.subnetID })),
       securityGroupIds: aws.securityGroupIDs, ...(aws.instanceProfileArn === undefined ? {} : { instanceProfileArn: aws.instanceProfileArn }),
@@ -97,7 +97,7 @@ export function buildApp(deps: AppDeps): App {
   const node = new NodeController({ nodes: createNodeApi(kc), leases: createLeaseApi(kc), clock: systemClock, log, params, onApiError });
   const events = createEventRecorder({ kc, nodeName: params.name, log, now: () => systemClock.now() });
   const providerDeps = { config, log, configs: createConfigSource(kc) };
-  const provider = deps.provider?.(providerDeps) ?? configuredProvider({ ...deps, events, params, configs: providerDeps.configs });
+  const provider = deps.provider?.(providerDeps) ?? configuredProvider({ ...deps, events, params, configs: providerDeps.configs, pods });
   const podController = new PodController({
     pods, writer: createPodWriter(kc), provider, clock: systemClock, log, metrics, hostIP: params.internalIP,
     events,

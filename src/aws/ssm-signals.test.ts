@@ -9,7 +9,7 @@ describe('SSM signals', () => {
     ssm.on(SendCommandCommand).resolves({});
     await createSsmSignals(new SSMClient({})).stop('i-0abc');
     expect(ssm.commandCalls(SendCommandCommand)[0]?.args[0].input).toEqual({
-      InstanceIds: ['i-0abc'], DocumentName: 'AWS-RunShellScript', Comment: 'ORCA: stop the pod', TimeoutSeconds: 60,
+      InstanceIds: ['i-0abc'], DocumentName: 'AWS-RunShellScript', Comment: 'ORCA: stop the pod on i-0abc', TimeoutSeconds: 60,
       Parameters: { commands: ['touch "${ORCA_HOME:-/var/lib/orca}/stop"'] },
     });
   });

@@ -12,7 +12,7 @@ export function createSsmSignals(ssm: SSMClient): InstanceSignals {
   return {
     async stop(instanceId, signal) {
       await ssm.send(new SendCommandCommand({
-        InstanceIds: [instanceId], DocumentName: 'AWS-RunShellScript', Comment: 'ORCA: stop the pod', TimeoutSeconds: 60,
+        InstanceIds: [instanceId], DocumentName: 'AWS-RunShellScript', Comment: `ORCA: stop the pod on ${instanceId}`, TimeoutSeconds: 60,
         Parameters: { commands: [stopCommand] },
       }), withSignal(signal));
     },

@@ -67,3 +67,26 @@ describe('Ec2Provider assignments', () => {
     expect([...store.byInstance.keys()]).toEqual(['i-0001']);
   });
 });
+
+describe('Ec2Provider assignments after a restart', () => {
+  it('rebuilds and stores the assignment of an agent still waiting a minute after launch, from the pod', async () => {
+    configData.secrets = { wandb: { key: 'k' } };
+    const launcher = new FakeLauncher();
+    const clock = new FakeClock(Date.parse('2026-11-23T12:00:00Z'));
+    const lost = new FakeAssignments();
+    lost.failing = true;
+    const first = env({}, launcher, clock, { assignments: lost });
+    await first.create(secretPod());
+    stopProviders();
+    launcher.setState('i-0001', 'running');
+    await launcher.tag(['i-0001'], { 'orca.research/state': 'v1 WaitingForAssignment - -' });
+    const store = new FakeAssignments();
+    const again = env({}, launcher, clock, { assignments: store, podLookup: (key) => (key === ref.key ? secretPod() : undefined) });
+    await again.provider.poll();
+    expect(store.byInstance.size).toBe(0);
+    await clock.advance(61_000);
+    await again.provider.poll();
+    expect(store.byInstance.get('i-0001')).toContain("-e 'WANDB_API_KEY=k'");
+    expect(launcher.specs).toHaveLength(1);
+  });
+});

@@ -17,6 +17,7 @@ import type { InstanceSignals } from '../ports/signals.js';
 import type { InstanceLauncher } from '../ports/launcher.js';
 import type { Logger } from '../observability/logger.js';
 import { buildAssignment } from './assignment-builder.js';
+import { AssignmentDelivery } from './assignment-delivery.js';
 import { sendBatch, type BatchLaunchDeps, type LaunchItem } from './batch-launch.js';
 import { TAG, type Ec2Settings } from './ec2-settings.js';
 import { decide, type Decision } from './agent-decisions.js';
@@ -39,6 +40,8 @@ export interface Ec2ProviderDeps {
   readonly assignments: AssignmentStore;
   /** How ORCA tells an agent to stop its pod. */
   readonly signals: InstanceSignals;
+  /** The pod objects bound to the node (the informer's cache): to rebuild an assignment after a restart. */
+  readonly podLookup?: (key: PodKey) => Pod | undefined;
   readonly clock: Clock;
   readonly log: Logger;
   readonly settings: Ec2Settings;
@@ -63,8 +66,7 @@ export class Ec2Provider implements RunnableProvider {
   readonly #launched = new Set<string>();
   /** The pods this process was given, by UID (to relaunch one after a spot interruption). */
   readonly #podObjects = new Map<string, Pod>();
-  /** Assignment texts of pods whose instance has not received theirs yet, by pod UID. Never logged. */
-  readonly #undelivered = new Map<string, string>();
+  readonly #assignments: AssignmentDelivery;
   /** Instances whose pod tags are being written. */
   readonly #tagging = new Set<string>();
   /** Instances with no pod, from the last poll. */
@@ -87,6 +89,10 @@ export class Ec2Provider implements RunnableProvider {
       clock: deps.clock, windowMs: deps.settings.batchWindowMs, maxSize: deps.settings.batchMax,
       send: (_key, items) => sendBatch(items, this.#batchDeps()),
       onError: (err) => { this.#log.error({ err }, 'launch batch failed'); },
+    });
+    this.#assignments = new AssignmentDelivery({
+      store: deps.assignments, config: deps.config, log: this.#log, ...(deps.podLookup === undefined ? {} : { podLookup: deps.podLookup }),
+      adopt: (ref, pod) => { this.#podObjects.set(ref.uid, pod); const t = this.#pods.get(ref.uid); if (t !== undefined) this.#track(ref, { ...t, ...shapeOf(pod) }); },
     });
     this.#retries = new LaunchRetries({
       clock: deps.clock, events: deps.events, planner: this.#planner, batcher: this.#batcher, stop: this.#stop.signal,
@@ -130,7 +136,7 @@ export class Ec2Provider implements RunnableProvider {
     const request = podRequest(pod);
     const assignment = await buildAssignment(pod, this.#d.config);
     const planned = await this.#planner.plan(pod, hints, request);
-    this.#undelivered.set(ref.uid, assignment);
+    this.#assignments.prepare(ref.uid, assignment);
     this.#podObjects.set(ref.uid, pod);
     this.#track(ref, { ...shapeOf(pod), deleting: false, launch: { state: 'queued', message: '' } });
     this.#retries.queue({ pod, ref, hints, request, round: 0 }, planned);
@@ -175,30 +181,10 @@ export class Ec2Provider implements RunnableProvider {
     const tags = { ...instance.tags, ...item.plan.podTags };
     this.#log.info({ pod: item.ref.key, instanceId: instance.id, type: instance.type, zone: instance.zone }, 'instance launched');
     this.#track(item.ref, { ...omit(t, 'launch'), deleting: false, instance: { ...instance, tags } });
-    void this.#deliver(item.ref.uid, instance.id);
+    void this.#assignments.deliver(item.ref.uid, instance.id);
   }
 
-  /** Stores the pod's assignment for its instance's agent; tried again at every poll until it worked. */
-  async #deliver(uid: string, instanceId: string): Promise<void> {
-    const text = this.#undelivered.get(uid);
-    if (text === undefined) return;
-    try {
-      await this.#d.assignments.put(instanceId, text);
-      if (this.#undelivered.get(uid) === text) this.#undelivered.delete(uid);
-    } catch (err) {
-      this.#log.warn({ err, instanceId }, 'could not store the pod assignment; trying again at the next poll');
-    }
-  }
 
-  async #withdraw(uid: string, instanceId: string | undefined): Promise<void> {
-    this.#undelivered.delete(uid);
-    if (instanceId === undefined) return;
-    try {
-      await this.#d.assignments.remove(instanceId);
-    } catch (err) {
-      this.#log.warn({ err, instanceId }, 'could not delete the pod assignment');
-    }
-  }
 
   async #tagPod(id: string, tags: Readonly<Record<string, string>>, key: PodKey): Promise<void> {
     if (this.#tagging.has(id)) return;
@@ -230,7 +216,7 @@ export class Ec2Provider implements RunnableProvider {
     if (t === undefined) return;
     const i = t.instance;
     if (i === undefined) {
-      this.#undelivered.delete(ref.uid);
+      this.#assignments.forget(ref.uid);
       this.#track(ref, { ...t, deleting: true });
       return;
     }
@@ -240,7 +226,7 @@ export class Ec2Provider implements RunnableProvider {
       return;
     }
     if (!t.deleting) await this.#d.launcher.terminate([i.id]);
-    void this.#withdraw(ref.uid, i.id);
+    void this.#assignments.withdraw(ref.uid, i.id);
     this.#track(ref, { ...t, deleting: true, instance: { ...i, state: i.state === 'terminated' ? 'terminated' : 'shutting-down' } });
   }
 
@@ -266,10 +252,7 @@ export class Ec2Provider implements RunnableProvider {
     }
     this.#idle = idle;
     this.#markPolled();
-    for (const [uid] of this.#undelivered) {
-      const id = this.#pods.get(uid)?.instance?.id;
-      if (id !== undefined) await this.#deliver(uid, id);
-    }
+    await this.#assignments.catchUp([...this.#pods.values()], this.#d.clock.now().getTime());
     await this.#collectUnassigned();
     await this.#enforceLifetimes();
     await this.#followAgents();
@@ -298,7 +281,7 @@ export class Ec2Provider implements RunnableProvider {
       stop: async () => { await this.#requestStop(id); this.#track(ref, { ...t, stopRequestedAt: now }); },
       terminate: async (x) => {
         await this.#terminate(id, x.why);
-        void this.#withdraw(ref.uid, id);
+        void this.#assignments.withdraw(ref.uid, id);
         this.#track(ref, { ...t, instance: { ...(t.instance as Instance), state: 'shutting-down' } });
       },
       relaunch: () => (this.#podObjects.has(ref.uid) ? this.#relaunch(t, pod) : this.#apply(ref, { kind: 'stop' })),
@@ -320,7 +303,7 @@ export class Ec2Provider implements RunnableProvider {
     const old = t.instance?.id;
     if (old !== undefined) {
       await this.#terminate(old, 'spot interruption; the pod is relaunched');
-      void this.#withdraw(t.ref.uid, old);
+      void this.#assignments.withdraw(t.ref.uid, old);
       this.#byInstance.delete(old);
     }
     const generation = (this.#generations.get(t.ref.uid) ?? 0) + 1;
@@ -329,7 +312,7 @@ export class Ec2Provider implements RunnableProvider {
     try {
       const hints = this.#hints(pod);
       const request = podRequest(pod);
-      this.#undelivered.set(t.ref.uid, await buildAssignment(pod, this.#d.config));
+      this.#assignments.prepare(t.ref.uid, await buildAssignment(pod, this.#d.config));
       this.#retries.queue({ pod, ref: t.ref, hints, request, round: 0, generation }, await this.#planner.plan(pod, hints, request));
     } catch (err) {
       this.#retries.giveUp({ pod, ref: t.ref, hints: this.#hints(pod), request: podRequest(pod), round: 0 }, 'RelaunchFailed', err instanceof Error ? err.message : String(err));

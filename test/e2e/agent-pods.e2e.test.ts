@@ -151,13 +151,14 @@ describe('pods run by the agent on emulated instances', () => {
   }, 150_000);
 
   it('stops a deleted pod\'s containers through the agent (SIGTERM) before terminating its instance', async () => {
-    await core().createNamespacedPod({ namespace: ns, body: shPod('long', 'sleep 600', { grace: 5 }) });
+    await core().createNamespacedPod({ namespace: ns, body: shPod('long', 'sleep 600', { grace: 20 }) });
     const running = await waitFor('the pod to run', phaseOf('long', 'Running'), 90_000, 1000);
     const [inst] = await instanceOf(running.metadata?.uid ?? '');
     const id = inst?.InstanceId ?? '';
     await core().deleteNamespacedPod({ name: 'long', namespace: ns });
+    await waitFor('the agent to stop the container', () => Promise.resolve(emulator.dockerCalls(id).some((c) => c.join(' ') === 'stop -t 20 orca-main-0') ? true : undefined), 30_000, 500);
     await waitFor('the pod to be gone', async () => ((await podNow(ns, 'long')) === undefined ? true : undefined), 60_000, 500);
-    expect(emulator.dockerCalls(id)).toContainEqual(['stop', '-t', '5', 'orca-main-0']);
+    expect((await eventsFor(ns, 'long')).map((e) => e.reason)).not.toContain('DeletionGracePeriodExpired');
     await waitFor('the instance to be terminated', async () => ((await instanceOf(running.metadata?.uid ?? ''))[0]?.State?.Name === 'terminated' ? true : undefined), 30_000, 500);
   }, 150_000);
 });

@@ -81,7 +81,7 @@ export interface Ec2Env {
   readonly create: (p: Pod) => Promise<void>;
 }
 
-export function env(over: Partial<Ec2Settings> = {}, launcher = new FakeLauncher(), clock = new FakeClock(), ports: Partial<Pick<Ec2ProviderDeps, 'spot' | 'images' | 'assignments' | 'reservations' | 'signals'>> = {}): Ec2Env {
+export function env(over: Partial<Ec2Settings> = {}, launcher = new FakeLauncher(), clock = new FakeClock(), ports: Partial<Pick<Ec2ProviderDeps, 'spot' | 'images' | 'assignments' | 'reservations' | 'signals' | 'podLookup'>> = {}): Ec2Env {
   const events = new FakePods();
   const notified: PodKey[] = [];
   const provider = new Ec2Provider({

@@ -29,6 +29,16 @@ export interface EmulatorOptions {
   readonly maxInstances?: number;
 }
 
+/**
+ * moto adds every instance of the region to a command sent without Targets (it reads the missing
+ * Targets as "no filter"), so ListCommands cannot tell which instance a command was sent to. ORCA
+ * names its instance in the command's comment; a command naming another instance is not run here.
+ */
+function meantFor(comment: string | undefined, id: string): boolean {
+  const named = /\bi-[0-9a-f]+\b/.exec(comment ?? '')?.[0];
+  return named === undefined || named === id;
+}
+
 export class InstanceEmulator {
   readonly #o: EmulatorOptions;
   readonly #aws: AwsAccess;
@@ -156,8 +166,9 @@ export class InstanceEmulator {
         return [];
       });
       for (const c of commands) {
-        if (c.CommandId === undefined || this.#commandsRun.has(c.CommandId) || c.DocumentName !== 'AWS-RunShellScript') continue;
-        this.#commandsRun.add(c.CommandId);
+        const key = `${String(c.CommandId)}/${id}`;
+        if (this.#commandsRun.has(key) || c.DocumentName !== 'AWS-RunShellScript' || !meantFor(c.Comment, id)) continue;
+        this.#commandsRun.add(key);
         await instance.runCommand(c.Parameters?.commands ?? []);
       }
     }
