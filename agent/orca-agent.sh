@@ -41,12 +41,12 @@ report() {
 }
 
 # Per container: state reason exit restarts started finished, then the previous run's
-# exit reason started finished; '-' for none. One tag per container.
+# exit reason started finished, then the image id; '-' for none. One tag per container.
 cset() { printf %s "$3" >"state/$1.$2"; }
 cget() { if [ -f "state/$1.$2" ]; then cat "state/$1.$2"; else printf %s "${3:--}"; fi; }
 report_container() {
   c=$1
-  report "orca.research/c/$c" "$(cget "$c" state waiting) $(cget "$c" reason ContainerCreating) $(cget "$c" exit) $(cget "$c" restarts 0) $(cget "$c" started) $(cget "$c" finished) $(cget "$c" last_exit) $(cget "$c" last_reason) $(cget "$c" last_started) $(cget "$c" last_finished)"
+  report "orca.research/c/$c" "$(cget "$c" state waiting) $(cget "$c" reason ContainerCreating) $(cget "$c" exit) $(cget "$c" restarts 0) $(cget "$c" started) $(cget "$c" finished) $(cget "$c" last_exit) $(cget "$c" last_reason) $(cget "$c" last_started) $(cget "$c" last_finished) $(cget "$c" image_id)"
 }
 report_pod() { report orca.research/state "v1 $1 $(cget pod notice) $(cget pod usage)"; }
 
@@ -93,6 +93,7 @@ start_container() {
   i=0
   while [ "$i" -lt "$(var "orca_efa_$n")" ]; do set -- "$@" --device "/dev/infiniband/uverbs$i"; i=$((i + 1)); done
   "orca_run_$n" docker run -d "$@" >/dev/null || { cset "$c" reason RunContainerError; report_container "$c"; return 1; }
+  cset "$c" image_id "$(docker inspect -f '{{.Image}}' "orca-$c-$run" 2>/dev/null | tr -dc 'a-z0-9:')"
   cset "$c" state running
   cset "$c" reason -
   cset "$c" started "$(now)"

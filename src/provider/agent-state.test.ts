@@ -10,14 +10,14 @@ describe('parseAgentState', () => {
     const s = parseAgentState({
       'orca.research/state': 'v1 Running spot-interruption:terminate 1500:2147483648',
       'orca.research/c/main': `waiting CrashLoopBackOff - 2 ${String(t0)} ${String(t0 + 5)} 3 Error ${String(t0)} ${String(t0 + 5)}`,
-      'orca.research/c/side': `running - - 0 ${String(t0)} - - - - -`,
+      'orca.research/c/side': `running - - 0 ${String(t0)} - - - - - sha256:${'ab'.repeat(32)}`,
       'orca.research/pod-uid': 'u',
     });
     expect(s).toEqual({
       pod: 'Running', notice: 'spot-interruption:terminate', usage: { cpuMillicores: 1500, memoryBytes: 2147483648 },
       containers: new Map([
         ['main', { name: 'main', state: 'waiting', reason: 'CrashLoopBackOff', restarts: 2, run: { startedAt: iso(t0), finishedAt: iso(t0 + 5) }, last: { exitCode: 3, reason: 'Error', startedAt: iso(t0), finishedAt: iso(t0 + 5) } }],
-        ['side', { name: 'side', state: 'running', restarts: 0, run: { startedAt: iso(t0) } }],
+        ['side', { name: 'side', state: 'running', restarts: 0, imageID: `sha256:${'ab'.repeat(32)}`, run: { startedAt: iso(t0) } }],
       ]),
     });
   });

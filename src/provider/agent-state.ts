@@ -14,6 +14,8 @@ export interface AgentContainer {
   readonly state: 'waiting' | 'running' | 'terminated';
   readonly reason?: string;
   readonly restarts: number;
+  /** The image's id as the container runtime reports it (sha256:…). */
+  readonly imageID?: string;
   readonly run?: Partial<Omit<Run, 'reason'>>;
   readonly last?: Run;
 }
@@ -38,13 +40,13 @@ const int = (v: string | undefined): number | undefined => {
 };
 
 function parseContainer(name: string, value: string): AgentContainer | undefined {
-  const [state, reason, exit, restarts, started, finished, lastExit, lastReason, lastStarted, lastFinished] = value.split(' ');
+  const [state, reason, exit, restarts, started, finished, lastExit, lastReason, lastStarted, lastFinished, imageID] = value.split(' ');
   if (state !== 'waiting' && state !== 'running' && state !== 'terminated') return undefined;
   const lastCode = int(lastExit);
   return {
     name, state, restarts: int(restarts) ?? 0,
     run: defined({ exitCode: int(exit), startedAt: time(started), finishedAt: time(finished) }),
-    ...defined({ reason: dash(reason) }),
+    ...defined({ reason: dash(reason), imageID: dash(imageID) }),
     ...(lastCode === undefined ? {} : { last: { exitCode: lastCode, reason: dash(lastReason) ?? 'Error', ...defined({ startedAt: time(lastStarted), finishedAt: time(lastFinished) }) } }),
   };
 }
@@ -76,7 +78,7 @@ function stateOf(c: AgentContainer): ContainerState {
 export function containerStatus(name: string, image: string, c: AgentContainer | undefined): ContainerStatus {
   if (c === undefined) return { name, image, imageID: '', ready: false, started: false, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } } };
   return {
-    name, image, imageID: '', restartCount: c.restarts, ready: c.state === 'running', started: c.state === 'running',
+    name, image, imageID: c.imageID ?? '', restartCount: c.restarts, ready: c.state === 'running', started: c.state === 'running',
     state: stateOf(c), ...(c.last === undefined ? {} : { lastState: { terminated: c.last } }),
   };
 }

@@ -22,9 +22,9 @@ async function started(annotations: Record<string, string> = p5, clock = new Fak
 describe('Ec2Provider with the agent', () => {
   it('shows the containers the agent runs, then keeps the final status and terminates the finished instance', async () => {
     const e = await started();
-    report(e.launcher, { 'orca.research/state': 'v1 Running - 250:1048576', 'orca.research/c/main': 'running - - 0 1795000000 - - - - -' });
+    report(e.launcher, { 'orca.research/state': 'v1 Running - 250:1048576', 'orca.research/c/main': 'running - - 0 1795000000 - - - - - sha256:0a1b' });
     await e.provider.poll();
-    expect(await e.provider.getPodStatus(ref)).toMatchObject({ phase: 'Running', containerStatuses: [{ name: 'main', ready: true, state: { running: { startedAt: '2026-11-18T11:06:40Z' } } }] });
+    expect(await e.provider.getPodStatus(ref)).toMatchObject({ phase: 'Running', containerStatuses: [{ name: 'main', ready: true, imageID: 'sha256:0a1b', state: { running: { startedAt: '2026-11-18T11:06:40Z' } } }] });
     report(e.launcher, { 'orca.research/state': 'v1 Finished - -', 'orca.research/c/main': 'terminated Error 3 0 1795000000 1795000009 - - - -' });
     await e.provider.poll();
     expect(e.launcher.terminated).toEqual(['i-0001']);
@@ -57,6 +57,8 @@ describe('Ec2Provider with the agent', () => {
   it('relaunches the pod on a new instance with new ClientTokens when it asks for relaunch', async () => {
     const e = await started({ ...p5, 'orca.research/launch-type': 'spot', 'orca.research/on-interruption': 'relaunch' });
     report(e.launcher, { 'orca.research/state': 'v1 Running spot-interruption:terminate -', 'orca.research/c/main': 'running - - 0 1795000000 - - - - -' });
+    await e.provider.poll();
+    // A poll before the new launch: the old instance (terminated, still tagged with the pod) is not taken back.
     await e.provider.poll();
     await e.provider.flushLaunches();
     expect(e.launcher.terminated).toEqual(['i-0001']);

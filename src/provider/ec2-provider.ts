@@ -60,6 +60,8 @@ export class Ec2Provider implements RunnableProvider {
   readonly #pods = new Map<string, Tracked>();
   /** Pod UID by instance id, for instances this process gave a pod (their tags may lag). */
   readonly #byInstance = new Map<string, string>();
+  /** Instances a pod was relaunched from: never its instance again. */
+  readonly #retired = new Set<string>();
   /** Relaunches per pod UID. */
   readonly #generations = new Map<string, number>();
   /** Instances this process launched and has not yet given a pod: never taken over or collected. */
@@ -305,6 +307,7 @@ export class Ec2Provider implements RunnableProvider {
       await this.#terminate(old, 'spot interruption; the pod is relaunched');
       void this.#assignments.withdraw(t.ref.uid, old);
       this.#byInstance.delete(old);
+      this.#retired.add(old);
     }
     const generation = (this.#generations.get(t.ref.uid) ?? 0) + 1;
     this.#generations.set(t.ref.uid, generation);
@@ -328,6 +331,9 @@ export class Ec2Provider implements RunnableProvider {
       const key = podKey(String(i.tags[TAG.podNamespace]), String(i.tags[TAG.podName]));
       this.#track({ key, uid }, { containers: [], instance: i, deleting: false });
     } else if (known.instance === undefined) {
+      // A pod waiting for an instance takes a live one that carries its tags (launched before a
+      // restart), never the one it was just relaunched from.
+      if (!live(i) || this.#retired.has(i.id)) return true;
       this.#byInstance.set(i.id, uid);
       this.#track(known.ref, { ...known, instance: i });
     } else if (known.instance.id === i.id) {

@@ -79,6 +79,7 @@ describe('pods run by the agent on emulated instances', () => {
       return list.items.find((p) => p.status?.phase === 'Failed');
     }, 90_000, 1000);
     expect(pod.status?.containerStatuses?.[0]?.state?.terminated).toMatchObject({ exitCode: 3, reason: 'Error' });
+    expect(pod.status?.containerStatuses?.[0]?.imageID).toMatch(/^sha256:[0-9a-f]{64}$/);
     const uid = pod.metadata?.uid ?? '';
     const stream = `${ns}/${pod.metadata?.name ?? ''}/${uid}/main/0`;
     expect(await waitFor('the log line in CloudWatch', async () => ((await logLines(stream)).includes('hello') ? true : undefined), 30_000, 1000)).toBe(true);

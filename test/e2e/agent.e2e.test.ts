@@ -137,7 +137,7 @@ describe('the ORCA agent on an emulated instance', () => {
       restartPolicy: 'Never', command: ['sh', '-c', 'echo hello; printf %s "$API_TOKEN" | sha256sum; exit 3'],
       env: [{ name: 'API_TOKEN', value: secret }], gpus: [0, 1], main: { resources: { limits: { cpu: '500m', memory: '64Mi' } } },
     });
-    await tagMatching(id, 'orca.research/c/main', /^terminated Error 3 0 \d+ \d+ - - - -$/);
+    await tagMatching(id, 'orca.research/c/main', /^terminated Error 3 0 \d+ \d+ - - - - sha256:[0-9a-f]{64}$/);
     await tagMatching(id, 'orca.research/state', /^v1 Finished - /);
     const lines = await waitFor('the container output in CloudWatch Logs', async () => {
       const l = await logLines(stream(0));
@@ -161,7 +161,7 @@ describe('the ORCA agent on an emulated instance', () => {
 
   it('restarts a failing container under OnFailure: the restart count grows, the tag keeps the last exit, each run has its own stream', async () => {
     const { id, stream } = await startPod('on-failure', { restartPolicy: 'OnFailure', command: ['sh', '-c', 'echo attempt; exit 3'] });
-    const tag = await tagMatching(id, 'orca.research/c/main', /^\S+ \S+ \S+ [1-9]\d* \S+ \S+ 3 Error \d+ \d+$/);
+    const tag = await tagMatching(id, 'orca.research/c/main', /^\S+ \S+ \S+ [1-9]\d* \S+ \S+ 3 Error \d+ \d+ \S+$/);
     expect(tag).toMatch(/^waiting CrashLoopBackOff - 1 /);
     // The second run starts after the 10 s back-off and writes the next stream (run 0's is `logs --previous`).
     await waitFor('the second run\'s output', async () => ((await logLines(stream(1))).includes('attempt') ? true : undefined), 30_000);

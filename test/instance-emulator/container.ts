@@ -3,6 +3,7 @@
 // its `-e` environment (never the emulator's). Nothing is isolated: an image is a name, `-v` is a
 // symlink under that root, and GPU, device, user, limit and security flags are recorded, not applied.
 // Its state is kept in <dir>/<name>.json (as `docker inspect` shows it) on every change.
+import { createHash } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -107,7 +108,8 @@ export class Container {
 
   /** What `docker inspect` shows (the fields templates use). */
   inspect(): Record<string, unknown> {
-    return { Id: this.id, Name: `/${this.name}`, State: this.#state, Config: { Image: this.run.image, Cmd: this.run.args } };
+    // Image: the image's id as docker reports it (here a digest of its name).
+    return { Id: this.id, Name: `/${this.name}`, Image: `sha256:${createHash('sha256').update(this.run.image).digest('hex')}`, State: this.#state, Config: { Image: this.run.image, Cmd: this.run.args } };
   }
 
   /** Signals the container's processes (docker signals PID 1; here its whole group, so nothing outlives it). */
