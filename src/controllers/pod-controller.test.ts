@@ -125,6 +125,18 @@ describe('PodController', () => {
     expect(e.pods.writes.at(-1)?.status).toMatchObject({ phase: 'Failed', reason: 'DeletionGracePeriodExpired' });
   });
 
+  it('waits the provider\'s stop slack past the grace period before giving up on a graceful stop', async () => {
+    const e = env((x) => { x.provider.onDelete = undefined; Object.assign(x.provider, { stopSlackMs: 20_000 }); });
+    e.pods.put(pod('remote'));
+    await until(() => { expect(e.provider.creates).toHaveLength(1); });
+    e.pods.put({ ...pod('remote', { deletionTimestamp: '2026-11-23T12:00:02Z' }), status: e.pods.get(key('remote'))?.status ?? {} });
+    await until(() => { expect(e.provider.deletes).toEqual(['uid-remote']); });
+    for (let i = 0; i < 20; i++) await e.clock.advance(1000);
+    expect(e.pods.deletes).toEqual([]);
+    for (let i = 0; i < 3; i++) await e.clock.advance(1000);
+    await until(() => { expect(e.pods.deletes).toEqual([{ key: 'ns/remote', uid: 'uid-remote' }]); });
+  });
+
   it('deletes at once a terminating pod the provider does not have', async () => {
     const e = env();
     e.pods.put(pod('never-ran', { deletionTimestamp: '2026-11-23T12:00:30Z' }));

@@ -153,7 +153,7 @@ export class PodController {
       await this.#writeStatus(pod, reported);
       return this.#finalDelete(ref);
     }
-    const left = Date.parse(pod.metadata.deletionTimestamp ?? '') - this.#d.clock.now().getTime();
+    const left = Date.parse(pod.metadata.deletionTimestamp ?? '') + (this.#d.provider.stopSlackMs ?? 0) - this.#d.clock.now().getTime();
     if (left > 0) return requeueAfter(Math.min(left, 1000));
     this.#log.warn({ pod: ref.key }, 'pod still running after its grace period; deleting it from the API');
     await this.#fail(pod, 'DeletionGracePeriodExpired', 'The provider did not stop the pod within its termination grace period');

@@ -20,7 +20,7 @@ import { buildAssignment } from './assignment-builder.js';
 import { AssignmentDelivery } from './assignment-delivery.js';
 import { sendBatch, type BatchLaunchDeps, type LaunchItem } from './batch-launch.js';
 import { TAG, type Ec2Settings } from './ec2-settings.js';
-import { decide, type Decision } from './agent-decisions.js';
+import { decide, stopSlackSeconds, type Decision } from './agent-decisions.js';
 import { agentStatus, instanceStatus, shapeOf, type LaunchState, type TrackedPod } from './instance-status.js';
 import { LaunchBatcher } from './launch-batcher.js';
 import { LaunchPlanner, type LaunchPlan } from './launch-plan.js';
@@ -104,6 +104,11 @@ export class Ec2Provider implements RunnableProvider {
 
   onStatusChange(notify: (key: PodKey) => void): void {
     this.#notify = notify;
+  }
+
+  /** The agent's report of stopped containers reaches ORCA within a poll; ORCA terminates by grace + stopSlackSeconds. */
+  get stopSlackMs(): number {
+    return stopSlackSeconds * 1000 + 2 * this.#d.settings.pollMs;
   }
 
   /** Sends every waiting launch now and waits for all launches in flight (tests, shutdown). */

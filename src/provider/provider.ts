@@ -39,6 +39,13 @@ export interface Provider {
 
   /** Registers the callback the provider calls whenever a pod's status changes. */
   onStatusChange(notify: (key: PodKey) => void): void;
+
+  /**
+   * Optional: how long after a pod's deletionTimestamp the provider may still need to report its
+   * containers stopped (a remote instance reports on its next poll). The pod controller waits that
+   * much longer before it gives up on a graceful stop. 0 when absent.
+   */
+  readonly stopSlackMs?: number;
 }
 
 /** Optional: a provider that must be started (timers, pollers) before use. */
