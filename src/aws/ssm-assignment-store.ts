@@ -39,7 +39,6 @@ export function createSsmAssignmentStore(ssm: SSMClient, o: { readonly prefix: s
           Name: names[i], Value, Type: 'SecureString', Overwrite: true, Tier: 'Standard', ...(o.kmsKeyId === undefined ? {} : { KeyId: o.kmsKeyId }),
         }), withSignal(signal));
       }
-      await removeNames((await existing(id, signal)).filter((n) => !names.includes(n)), signal);
     },
     async remove(id, signal) {
       await removeNames(await existing(id, signal), signal);

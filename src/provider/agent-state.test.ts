@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { ContainerStatus, RestartPolicy } from '../domain/pod.js';
+import { kubeTime } from '../domain/pod-status.js';
 import { agentPodStatus, containerStatus, parseAgentState, podPhase } from './agent-state.js';
 
 const t0 = 1_795_000_000;
-const iso = (s: number): string => new Date(s * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+const iso = (s: number): string => kubeTime(new Date(s * 1000));
 
 describe('parseAgentState', () => {
   it('reads the pod state, notice, usage and each container with its previous run', () => {

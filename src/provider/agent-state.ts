@@ -1,7 +1,7 @@
 // Pure: the on-instance agent's state tags (docs/agent.md) → a pod status, the way a kubelet maps
 // its containers onto phases, conditions, containerStatuses and lastState.
 import type { ContainerState, ContainerStatus, PodPhase, RestartPolicy } from '../domain/pod.js';
-import type { ReportedStatus } from '../domain/pod-status.js';
+import { kubeTime, type ReportedStatus } from '../domain/pod-status.js';
 import { defined } from '../domain/objects.js';
 
 export const STATE_TAG = 'orca.research/state';
@@ -32,7 +32,7 @@ export interface AgentState {
 const dash = (v: string | undefined): string | undefined => (v === undefined || v === '-' ? undefined : v);
 const time = (v: string | undefined): string | undefined => {
   const s = Number(dash(v));
-  return Number.isFinite(s) && s > 0 ? new Date(s * 1000).toISOString().replace(/\.\d+Z$/, 'Z') : undefined;
+  return Number.isFinite(s) && s > 0 ? kubeTime(new Date(s * 1000)) : undefined;
 };
 const int = (v: string | undefined): number | undefined => {
   const n = Number(dash(v));

@@ -82,6 +82,8 @@ export class AssignmentDelivery {
     if (pod?.metadata.uid !== t.ref.uid) return;
     try {
       this.#pending.set(t.ref.uid, await buildAssignment(pod, this.#d.config));
+      // A process that stopped mid-delivery may have left some parts: start from none.
+      if (t.instance !== undefined) await this.#d.store.remove(t.instance.id);
       this.#d.adopt(t.ref, pod);
     } catch (err) {
       this.#d.log.warn({ err, pod: t.ref.key }, 'could not rebuild the pod assignment');

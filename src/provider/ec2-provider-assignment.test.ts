@@ -87,6 +87,7 @@ describe('Ec2Provider assignments after a restart', () => {
     await clock.advance(61_000);
     await again.provider.poll();
     expect(store.byInstance.get('i-0001')).toContain("-e 'WANDB_API_KEY=k'");
+    expect(store.removed).toEqual(['i-0001']);
     expect(launcher.specs).toHaveLength(1);
   });
 });

@@ -5,6 +5,7 @@ import { UnavailableOfferings } from '../catalog/unavailable.js';
 import { describeHintErrors, parsePodHints, type PodHints } from '../domain/annotations.js';
 import { PodRejectedError } from '../domain/errors.js';
 import type { Instance } from '../domain/instance.js';
+import { omit } from '../domain/objects.js';
 import type { InstanceTypeInfo } from '../domain/instance-type.js';
 import { podKey, refOf, type Pod, type PodKey, type PodRef } from '../domain/pod.js';
 import { podRequest } from '../domain/pod-request.js';
@@ -278,8 +279,7 @@ export class Ec2Provider implements RunnableProvider {
     const t = this.#pods.get(ref.uid);
     const id = t?.instance?.id;
     if (t === undefined || id === undefined) return;
-    const [namespace = '', name = ''] = ref.key.split('/');
-    const pod = this.#podObjects.get(ref.uid) ?? { metadata: { namespace, name, uid: ref.uid }, spec: { containers: [] } };
+    const pod = this.#podFor(ref);
     const now = this.#d.clock.now().getTime();
     const actions: { readonly [K in Decision['kind']]: (x: Extract<Decision, { kind: K }>) => Promise<void> | void } = {
       final: (x) => { this.#track(ref, { ...t, final: x.status }); },
@@ -294,6 +294,12 @@ export class Ec2Provider implements RunnableProvider {
       relaunch: () => (this.#podObjects.has(ref.uid) ? this.#relaunch(t, pod) : this.#apply(ref, { kind: 'stop' })),
     };
     await (actions[d.kind] as (x: Decision) => Promise<void> | void)(d);
+  }
+
+  /** The pod object for Events: the one this process was given, else its identity from the tags. */
+  #podFor(ref: PodRef): Pod {
+    const [namespace = '', name = ''] = ref.key.split('/');
+    return this.#podObjects.get(ref.uid) ?? { metadata: { namespace, name, uid: ref.uid }, spec: { containers: [] } };
   }
 
   /** Asks the agent to stop the containers: SIGTERM, then SIGKILL after the grace period. */
@@ -367,8 +373,7 @@ export class Ec2Provider implements RunnableProvider {
       const limit = Number(i.tags[TAG.maxLifetime]);
       if (t.deleting || t.expired === true || !live(i) || !(limit > 0) || Date.parse(i.launchTime) + limit * 1000 > now) continue;
       await this.#d.launcher.terminate([i.id]);
-      const [namespace = '', name = ''] = t.ref.key.split('/');
-      this.#d.events.podEvent({ metadata: { namespace, name, uid: t.ref.uid }, spec: { containers: [] } }, 'Warning', 'MaxLifetimeExceeded',
+      this.#d.events.podEvent(this.#podFor(t.ref), 'Warning', 'MaxLifetimeExceeded',
         `instance ${i.id} terminated: the pod reached its orca.research/max-lifetime of ${limit}s`);
       this.#track(t.ref, { ...t, expired: true, instance: { ...i, state: 'shutting-down' } });
     }
@@ -386,11 +391,6 @@ export class Ec2Provider implements RunnableProvider {
     this.#stop.abort();
     await this.#batcher.close();
   }
-}
-
-/** `o` without the `keys` (an optional field cannot be set to undefined). */
-function omit<T extends object, K extends keyof T>(o: T, ...keys: K[]): Omit<T, K> {
-  return Object.fromEntries(Object.entries(o).filter(([k]) => !keys.includes(k as K))) as Omit<T, K>;
 }
 
 const capacityOf = (i: Instance): 'spot' | 'on-demand' => (i.lifecycle === 'spot' ? 'spot' : 'on-demand');
