@@ -119,8 +119,10 @@ describe('deletion', () => {
     await waitForPhase(ns, 'stuck', 'Running');
     const rec = await recordPod(ns, 'stuck');
     await core().deleteNamespacedPod({ name: 'stuck', namespace: ns });
-    await waitFor('stuck to disappear', async () => ((await podNow(ns, 'stuck')) === undefined ? true : undefined), 30_000, 250);
+    // The watch's DELETED event, not a read: a read can see the pod gone before the event arrives.
+    await waitFor('stuck to disappear', () => Promise.resolve(rec.seen.some((e) => e.type === 'DELETED') ? true : undefined), 30_000, 100);
     rec.stop();
+    expect(await podNow(ns, 'stuck')).toBeUndefined();
     const last = rec.seen.filter((e) => e.type === 'MODIFIED').at(-1)?.pod;
     const gone = rec.seen.find((e) => e.type === 'DELETED');
     // Not before the grace period the apiserver set (deletionTimestamp), and not long after it.
