@@ -146,17 +146,21 @@ restart_later() {
   report_container "$c"
 }
 
+# Init containers one at a time: 0 when all succeeded, 1 when one failed for good, 2 on a stop
+# request (the running one stopped as the app containers are).
 run_init() {
   for c in $ORCA_INIT_CONTAINERS; do
     while :; do
-      stop_requested && return 1
+      stop_requested && return 2
       start_container "$c" || { sleep "$ORCA_POLL_SECONDS"; continue; }
-      while ! check_exited "$c"; do sleep "$ORCA_POLL_SECONDS"; stop_requested && return 1; done
+      while ! check_exited "$c"; do
+        stop_requested && { stop_container "$c"; return 2; }
+        sleep "$ORCA_POLL_SECONDS"
+      done
       [ "$(cget "$c" exit)" = 0 ] && break
       [ "$ORCA_RESTART_POLICY" = Never ] && return 1
       restart_later "$c"
-      wait_s=$(($(cget "$c" not_before) - $(now)))
-      [ "$wait_s" -gt 0 ] && sleep "$wait_s"
+      until [ "$(now)" -ge "$(cget "$c" not_before)" ]; do stop_requested && return 2; sleep "$ORCA_POLL_SECONDS"; done
     done
   done
 }
@@ -185,12 +189,12 @@ measure_usage() {
     { cpu += $1 * 10; mem += bytes($2) } END { printf "%d:%d", int(cpu / 100 + 0.5) * 100, int(mem / 67108864 + 0.5) * 67108864 }')"
 }
 
-stop_all() {
-  for c in $ORCA_CONTAINERS; do
-    [ "$(cget "$c" state)" = running ] && docker stop -t "$ORCA_GRACE_SECONDS" "orca-$c-$(cget "$c" restarts 0)" >/dev/null 2>&1
-    check_exited "$c" || true
-  done
+# SIGTERM to container $1's current run, SIGKILL after the grace period; records how it ended.
+stop_container() {
+  [ "$(cget "$1" state)" = running ] && docker stop -t "$ORCA_GRACE_SECONDS" "orca-$1-$(cget "$1" restarts 0)" >/dev/null 2>&1
+  check_exited "$1" || true
 }
+stop_all() { for c in $ORCA_CONTAINERS; do stop_container "$c"; done; }
 
 supervise() {
   while :; do
@@ -227,7 +231,12 @@ main() {
   orca_volume_files
   orca_registry_logins
   report_pod Initializing
-  if ! run_init; then report_pod InitFailed; exit 0; fi
+  run_init
+  case $? in
+    0) ;;
+    2) report_pod Stopped; exit 0 ;;
+    *) report_pod InitFailed; exit 0 ;;
+  esac
   for c in $ORCA_CONTAINERS; do start_container "$c" || cset "$c" not_before 0; done
   supervise
 }

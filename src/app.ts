@@ -16,12 +16,14 @@ import type { ConfigSource, PodSource } from './ports/kube.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { createOpsServer } from './observability/ops-server.js';
+import { withLauncherMetrics, withProviderMetrics } from './observability/provider-metrics.js';
+import type { Metrics } from './observability/metrics.js';
 import { isRunnable, type Provider } from './provider/provider.js';
 import { createAwsAdapters } from './aws/adapters.js';
 import { loadCatalog } from './catalog-files.js';
-import { Ec2Provider } from './provider/ec2-provider.js';
+import { Ec2Provider } from './ec2/ec2-provider.js';
 import { noProvider } from './provider/no-provider.js';
-import { agentSettings, agentUserData } from './provider/user-data.js';
+import { agentSettings, agentUserData } from './agent-protocol/user-data.js';
 import type { EventRecorder } from './ports/kube.js';
 import { systemClock } from './system-clock.js';
 
@@ -63,26 +65,45 @@ function nodeParams(deps: AppDeps): NodeParams {
 }
 
 /** The EC2 provider when subnets are configured; otherwise one that launches nothing. */
-function configuredProvider(d: AppDeps & { readonly events: EventRecorder; readonly params: NodeParams; readonly configs: ConfigSource; readonly pods: PodSource }): Provider {
+function configuredProvider(d: AppDeps & { readonly events: EventRecorder; readonly params: NodeParams; readonly configs: ConfigSource; readonly pods: PodSource; readonly metrics: Metrics }): Provider {
   const { config } = d;
   const aws = config.aws;
   if (aws.subnets.length === 0) return noProvider;
   const clusterId = aws.clusterId ?? d.params.name;
   const i = config.instances;
+  const adapters = createAwsAdapters({ region: aws.region, endpoint: aws.endpoint, now: () => systemClock.now(), assignmentPrefix: agentSettings(clusterId).paramPrefix });
   return new Ec2Provider({
-    ...createAwsAdapters({ region: aws.region, endpoint: aws.endpoint, now: () => systemClock.now(), assignmentPrefix: agentSettings(clusterId).paramPrefix }),
+    ...adapters, launcher: withLauncherMetrics(adapters.launcher, d.metrics),
     catalog: loadCatalog(d.catalogDir, aws.region),
     events: d.events, clock: systemClock, log: d.log, config: d.configs, podLookup: (key) => d.pods.get(key),
     settings: {
       clusterId, nodeName: d.params.name, subnets: aws.subnets.map((s) => ({ zone: s.zone, subnetId: s.subnetID })),
       securityGroupIds: aws.securityGroupIDs, ...(aws.instanceProfileArn === undefined ? {} : { instanceProfileArn: aws.instanceProfileArn }),
-      images: { nvidia: i.images.nvidia, neuron: i.images.neuron ?? '', cpu: i.images.cpu },
+      images: { nvidia: i.images.nvidia, neuron: i.images.neuron, cpu: i.images.cpu },
       selectionMode: i.selectionMode, defaultCapacityOrder: i.defaultLaunchType, defaultOnInterruption: i.defaultOnInterruption,
       allowedTypes: i.allowedInstanceTypes, templates: i.templates, rootVolumeGiB: i.rootVolumeGiB,
-      userData: agentUserData(agentSettings(clusterId), d.agentScript), dryRun: aws.dryRun, pollMs: i.pollSeconds * 1000, unavailableTtlMs: 5 * 60_000, tags: aws.tags,
-      batchWindowMs: i.batchWindowSeconds * 1000, batchMax: i.batchMaxInstances,
+      userData: agentUserData(agentSettings(clusterId), d.agentScript), dryRun: aws.dryRun, pollMs: i.pollSeconds * 1000, tags: aws.tags,
+      batchWindowMs: i.batchWindowSeconds * 1000, batchMax: i.batchMaxInstances, unassignedGraceMs: i.unassignedGraceSeconds * 1000,
     },
   });
+}
+
+/** After SIGTERM, components get this long to stop before ORCA exits anyway. */
+export const shutdownDeadlineMs = 10_000;
+
+/** Resolves true when `running` settles, false when it is still running shutdownDeadlineMs after `signal` aborted. */
+async function stopsInTime(running: Promise<unknown>, signal: AbortSignal): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    const start = (): void => { timer = setTimeout(() => { resolve(false); }, shutdownDeadlineMs); };
+    if (signal.aborted) start();
+    else signal.addEventListener('abort', start, { once: true });
+  });
+  try {
+    return await Promise.race([running.then(() => true as const), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export function buildApp(deps: AppDeps): App {
@@ -92,12 +113,12 @@ export function buildApp(deps: AppDeps): App {
   metrics.buildInfo.set({ version: deps.version, nodejs: process.version }, 1);
   const kc = loadKubeConfig(deps.kubeconfig);
   const params = nodeParams(deps);
-  const pods = createPodInformer({ kc, nodeName: params.name, log, onRestart: () => { metrics.informerRestarts.inc({ resource: 'pods' }); } });
+  const pods = createPodInformer({ kc, nodeName: params.name, log, clock: systemClock, onRestart: () => { metrics.informerRestarts.inc({ resource: 'pods' }); } });
   const onApiError = (operation: string): void => { metrics.apiErrors.inc({ operation }); };
   const node = new NodeController({ nodes: createNodeApi(kc), leases: createLeaseApi(kc), clock: systemClock, log, params, onApiError });
   const events = createEventRecorder({ kc, nodeName: params.name, log, now: () => systemClock.now() });
   const providerDeps = { config, log, configs: createConfigSource(kc) };
-  const provider = deps.provider?.(providerDeps) ?? configuredProvider({ ...deps, events, params, configs: providerDeps.configs, pods });
+  const provider = withProviderMetrics(deps.provider?.(providerDeps) ?? configuredProvider({ ...deps, events, params, configs: providerDeps.configs, pods, metrics }), metrics);
   const podController = new PodController({
     pods, writer: createPodWriter(kc), provider, clock: systemClock, log, metrics, hostIP: params.internalIP,
     events,
@@ -107,6 +128,7 @@ export function buildApp(deps: AppDeps): App {
   const notReadyReasons = (): string[] => [
     ...(node.isRegistered ? [] : ['virtual node not registered']),
     ...(synced ? [] : ['pod informer not synced']),
+    ...(provider.notReadyReasons?.() ?? []),
   ];
   const ops = createOpsServer({ registry, readiness: { notReadyReasons } });
   return {
@@ -114,15 +136,16 @@ export function buildApp(deps: AppDeps): App {
       ops.listen(config.ops.port, config.ops.host);
       await once(ops, 'listening');
       log.info({ node: params.name, region: config.aws.region, opsPort: (ops.address() as AddressInfo).port, version: deps.version }, 'orca started');
-      void Promise.all([node.registered, pods.synced]).then(() => {
+      void Promise.all([node.registered, pods.synced, provider.ready]).then(() => {
         metrics.ready.set(1);
         log.info({}, 'orca ready');
       });
-      await Promise.all([
+      const running = Promise.all([
         node.run(signal), pods.run(signal), podController.run(signal),
         isRunnable(provider) ? provider.run(signal) : Promise.resolve(),
       ]);
-      log.info({ reason: String(signal.reason) }, 'orca stopping');
+      if (await stopsInTime(running, signal)) log.info({ reason: String(signal.reason) }, 'orca stopping');
+      else log.warn({ reason: String(signal.reason), waitedMs: shutdownDeadlineMs }, 'orca stopping although a component has not stopped yet');
       ops.close();
       ops.closeAllConnections();
       await once(ops, 'close');

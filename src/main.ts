@@ -26,7 +26,7 @@ export interface CliIo {
   readonly stderr: (text: string) => void;
   /** Aborts on SIGTERM/SIGINT. */
   readonly signal: AbortSignal;
-  /** Which provider runs pods; the shipped CLI has none wired in yet (see docs/configuration.md). */
+  /** Overrides the provider the config implies (the e2e suites run ORCA with a test provider); unset, `aws.subnets` chooses the EC2 provider. */
   readonly provider?: (deps: ProviderDeps) => Provider;
 }
 
@@ -85,7 +85,11 @@ export function main(provider?: CliIo['provider']): void {
   const stop = new AbortController();
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => { stop.abort(sig); });
   runCli({ argv: process.argv, env: process.env, stderr: (t) => process.stderr.write(t), signal: stop.signal, ...(provider === undefined ? {} : { provider }) })
-    .then((code) => { process.exitCode = code; })
+    .then((code) => {
+      process.exitCode = code;
+      // Exit even when a socket of a call that never answered is still open (nothing waits on it).
+      setTimeout(() => { process.exit(code); }, 1000).unref();
+    })
     .catch((e: unknown) => {
       process.stderr.write(`orca: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
       process.exitCode = 1;

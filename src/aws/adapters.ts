@@ -32,8 +32,14 @@ export interface AwsAdapterOptions {
   readonly assignmentPrefix: string;
 }
 
+/**
+ * No AWS call waits forever: a connection must open within 5 s and a request must see data within
+ * 30 s (the SDK's retry strategy then decides); shutdown also aborts calls through their signals.
+ */
+export const requestHandler = { connectionTimeout: 5000, requestTimeout: 30_000 } as const;
+
 export function createAwsAdapters(o: AwsAdapterOptions): AwsAdapters {
-  const client = { region: o.region, ...(o.endpoint === undefined ? {} : { endpoint: o.endpoint }) };
+  const client = { region: o.region, requestHandler, ...(o.endpoint === undefined ? {} : { endpoint: o.endpoint }) };
   const ec2 = new EC2Client({ ...client, retryStrategy: new NoCapacityRetryStrategy() });
   const ssm = new SSMClient(client);
   return {

@@ -1,13 +1,10 @@
 import { DescribeInstanceTypesCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { GetProductsCommand, PricingClient } from '@aws-sdk/client-pricing';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createCatalogSource } from './catalog-source.js';
-import { createPriceSource, usdPerHour } from './price-source.js';
 
 const ec2 = mockClient(EC2Client);
-const pricing = mockClient(PricingClient);
-beforeEach(() => { ec2.reset(); pricing.reset(); });
+beforeEach(() => { ec2.reset(); });
 
 const p5 = {
   InstanceType: 'p5.48xlarge' as const, VCpuInfo: { DefaultVCpus: 192 }, MemoryInfo: { SizeInMiB: 2097152 },
@@ -42,30 +39,5 @@ describe('createCatalogSource', () => {
     ec2.on(DescribeInstanceTypesCommand).rejects(Object.assign(new Error('not authorized'), { name: 'UnauthorizedOperation' }));
     await expect(createCatalogSource(new EC2Client({ region: 'us-east-1', maxAttempts: 1 })).instanceTypes(['p5']))
       .rejects.toMatchObject({ name: 'UnauthorizedOperation' });
-  });
-});
-
-const item = (instanceType: string, usd: string): string => JSON.stringify({
-  product: { attributes: { instanceType } },
-  terms: { OnDemand: { 'X.JRTCKXETXF': { priceDimensions: { 'X.JRTCKXETXF.6YS6EN2CT7': { unit: 'Hrs', pricePerUnit: { USD: usd } } } } } },
-});
-
-describe('createPriceSource', () => {
-  it('reads on-demand Linux prices with Karpenter\'s filters, keeping only the wanted types', async () => {
-    pricing.on(GetProductsCommand)
-      .resolvesOnce({ PriceList: [item('p5.48xlarge', '55.0400000000'), item('m5.large', '0.096')], NextToken: 't' })
-      .resolvesOnce({ PriceList: [item('trn1.32xlarge', '21.5000000000'), item('p5e.48xlarge', '0.0000000000')] });
-    const prices = await createPriceSource(new PricingClient({ region: 'us-east-1' })).onDemandPrices('us-west-2', ['p5.48xlarge', 'trn1.32xlarge', 'p5e.48xlarge']);
-    expect(prices).toEqual({ 'p5.48xlarge': 55.04, 'trn1.32xlarge': 21.5 });
-    const input = pricing.commandCalls(GetProductsCommand)[0]?.args[0].input;
-    expect(input?.ServiceCode).toBe('AmazonEC2');
-    expect(input?.Filters?.map((f) => `${f.Field ?? ''}=${f.Value ?? ''}`)).toEqual([
-      'regionCode=us-west-2', 'operatingSystem=Linux', 'preInstalledSw=NA', 'capacitystatus=Used', 'tenancy=Shared', 'marketoption=OnDemand',
-    ]);
-  });
-
-  it('treats a zero or missing price as no price, never as free', () => {
-    expect(usdPerHour({ terms: { OnDemand: { a: { priceDimensions: { b: { pricePerUnit: { USD: '0.0000000000' } } } } } } })).toBeUndefined();
-    expect(usdPerHour({})).toBeUndefined();
   });
 });

@@ -1,12 +1,12 @@
 import {
-  DescribeInstancesCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand, type RunInstancesCommandInput,
+  DescribeInstancesCommand, EC2Client, ModifyInstanceAttributeCommand, RunInstancesCommand, TerminateInstancesCommand, type RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { LaunchError } from '../domain/errors.js';
 import { launchToken, type LaunchSpec } from '../domain/instance.js';
 import { classifyEc2Error } from './ec2-errors.js';
-import { createEc2Launcher, runInstancesInput } from './ec2-launcher.js';
+import { createEc2Launcher, runInstancesInput, toInstance } from './ec2-launcher.js';
 
 const ec2 = mockClient(EC2Client);
 beforeEach(() => { ec2.reset(); });
@@ -125,6 +125,28 @@ describe('createEc2Launcher', () => {
     ec2.on(TerminateInstancesCommand).rejectsOnce(awsError('InvalidInstanceID.NotFound')).resolves({});
     await launcher().terminate(Array.from({ length: 1500 }, (_, k) => `i-${k}`));
     expect(ec2.commandCalls(TerminateInstancesCommand).map((c) => c.args[0].input.InstanceIds?.length)).toEqual([1000, 500]);
+  });
+
+  it('still terminates the others when EC2 no longer knows one id of the call', async () => {
+    const gone = Object.assign(new Error("The instance ID 'i-00000000000000002' does not exist"), { name: 'InvalidInstanceID.NotFound' });
+    ec2.on(TerminateInstancesCommand).rejectsOnce(gone).resolves({});
+    await launcher().terminate(['i-00000000000000001', 'i-00000000000000002', 'i-00000000000000003']);
+    expect(ec2.commandCalls(TerminateInstancesCommand).map((c) => c.args[0].input.InstanceIds)).toEqual([
+      ['i-00000000000000001', 'i-00000000000000002', 'i-00000000000000003'], ['i-00000000000000001', 'i-00000000000000003'],
+    ]);
+  });
+
+  it('reports termination protection as TerminateRefusedError naming the instance, and lifts it with ModifyInstanceAttribute', async () => {
+    const refused = Object.assign(new Error("The instance 'i-0abcdef0123456789' may not be terminated. Modify its 'disableApiTermination' instance attribute and try again."), { name: 'OperationNotPermitted' });
+    ec2.on(TerminateInstancesCommand).rejects(refused);
+    ec2.on(ModifyInstanceAttributeCommand).resolves({});
+    await expect(launcher().terminate(['i-0abcdef0123456789'])).rejects.toEqual(expect.objectContaining({ code: 'ORCA_ERR_TERMINATE_REFUSED', reason: 'protected', instanceIds: ['i-0abcdef0123456789'] }));
+    await launcher().unprotect('i-0abcdef0123456789');
+    expect(ec2.commandCalls(ModifyInstanceAttributeCommand)[0]?.args[0].input).toEqual({ InstanceId: 'i-0abcdef0123456789', DisableApiTermination: { Value: false } });
+  });
+
+  it('reads a state it does not know as unknown, never as pending', () => {
+    expect(toInstance({ InstanceId: 'i-1', State: { Name: 'hibernating' as never } }).state).toBe('unknown');
   });
 });
 

@@ -18,6 +18,14 @@ describe('createImageSource', () => {
     expect(await images().resolve(dlami)).toEqual({ imageId: 'ami-0abc1234def567890', rootDeviceName: '/dev/sda1' });
   });
 
+  it('resolves the Neuron DLAMI parameter, whose name ends in image_id', async () => {
+    const neuron = '/aws/service/neuron/dlami/base/ubuntu-24.04/latest/image_id';
+    ssm.on(GetParameterCommand, { Name: neuron }).resolves({ Parameter: { Name: neuron, Type: 'String', Value: 'ami-0f1e2d3c4b5a69788' } });
+    ec2.on(DescribeImagesCommand, { ImageIds: ['ami-0f1e2d3c4b5a69788'] }).resolves({ Images: [{ ImageId: 'ami-0f1e2d3c4b5a69788', RootDeviceName: '/dev/sda1' }] });
+    expect(await images().resolve(neuron)).toEqual({ imageId: 'ami-0f1e2d3c4b5a69788', rootDeviceName: '/dev/sda1' });
+    expect(ssm.commandCalls(GetParameterCommand).map((c) => c.args[0].input)).toEqual([{ Name: neuron }]);
+  });
+
   it('takes an AMI id as it is, and names a parameter that does not hold one', async () => {
     ec2.on(DescribeImagesCommand).resolves({ Images: [{ RootDeviceName: '/dev/xvda' }] });
     expect(await images().resolve('ami-0123456789abcdef0')).toEqual({ imageId: 'ami-0123456789abcdef0', rootDeviceName: '/dev/xvda' });

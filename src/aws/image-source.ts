@@ -1,6 +1,8 @@
 // ImageSource over SSM public parameters and DescribeImages: a parameter such as
-// /aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id names
-// the latest AMI; DescribeImages gives its root device name (Ubuntu /dev/sda1, Amazon Linux /dev/xvda).
+// /aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id or
+// /aws/service/neuron/dlami/base/ubuntu-24.04/latest/image_id holds the id of the latest AMI (whatever
+// the parameter's last segment is called); DescribeImages gives its root device name (Ubuntu
+// /dev/sda1, Amazon Linux /dev/xvda).
 import { DescribeImagesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import type { ImageSource } from '../ports/catalog.js';

@@ -1,6 +1,8 @@
-// PriceSource over the AWS Pricing API (GetProducts, served from us-east-1): on-demand, Linux,
-// shared tenancy, no pre-installed software, capacity status Used — the filters Karpenter uses.
-import { paginateGetProducts, type PricingClient } from '@aws-sdk/client-pricing';
+// PriceSource over the AWS Pricing API (GetProducts, served from us-east-1): on-demand, Linux, no
+// pre-installed software, capacity status Used — the filters Karpenter uses. As Karpenter does, it
+// reads two lists: virtualized types with shared tenancy, and bare-metal types (`*.metal*`), whose
+// prices the Pricing API lists with dedicated tenancy only.
+import { paginateGetProducts, type Filter, type PricingClient } from '@aws-sdk/client-pricing';
 import type { PriceSource } from '../ports/catalog.js';
 
 interface PriceItem {
@@ -19,26 +21,38 @@ export function usdPerHour(item: PriceItem): number | undefined {
   return undefined;
 }
 
-const filter = (Field: string, Value: string): { Type: 'TERM_MATCH'; Field: string; Value: string } => ({ Type: 'TERM_MATCH', Field, Value });
+const filter = (Field: string, Value: string): Filter => ({ Type: 'TERM_MATCH', Field, Value });
+
+/** The two lists: tenancy and product family of virtualized, then of bare-metal instance types. */
+const lists: readonly (readonly Filter[])[] = [
+  [filter('tenancy', 'Shared'), filter('productFamily', 'Compute Instance')],
+  [filter('tenancy', 'Dedicated'), filter('productFamily', 'Compute Instance (bare metal)')],
+];
+
+interface Query { readonly region: string; readonly wanted: ReadonlySet<string>; readonly signal: AbortSignal | undefined }
+
+async function readList(pricing: PricingClient, list: readonly Filter[], q: Query, out: Record<string, number>): Promise<void> {
+  const Filters = [
+    filter('regionCode', q.region), filter('operatingSystem', 'Linux'), filter('preInstalledSw', 'NA'),
+    filter('capacitystatus', 'Used'), filter('marketoption', 'OnDemand'), ...list,
+  ];
+  for await (const page of paginateGetProducts({ client: pricing }, { ServiceCode: 'AmazonEC2', Filters })) {
+    q.signal?.throwIfAborted();
+    for (const raw of page.PriceList ?? []) {
+      const item = JSON.parse(String(raw)) as PriceItem;
+      const type = item.product?.attributes?.instanceType;
+      const usd = usdPerHour(item);
+      if (type !== undefined && q.wanted.has(type) && usd !== undefined) out[type] = usd;
+    }
+  }
+}
 
 export function createPriceSource(pricing: PricingClient): PriceSource {
   return {
     async onDemandPrices(region, types, signal) {
-      const wanted = new Set(types);
       const out: Record<string, number> = {};
-      const Filters = [
-        filter('regionCode', region), filter('operatingSystem', 'Linux'), filter('preInstalledSw', 'NA'),
-        filter('capacitystatus', 'Used'), filter('tenancy', 'Shared'), filter('marketoption', 'OnDemand'),
-      ];
-      for await (const page of paginateGetProducts({ client: pricing }, { ServiceCode: 'AmazonEC2', Filters })) {
-        signal?.throwIfAborted();
-        for (const raw of page.PriceList ?? []) {
-          const item = JSON.parse(String(raw)) as PriceItem;
-          const type = item.product?.attributes?.instanceType;
-          const usd = usdPerHour(item);
-          if (type !== undefined && wanted.has(type) && usd !== undefined) out[type] = usd;
-        }
-      }
+      const q: Query = { region, wanted: new Set(types), signal };
+      for (const list of lists) await readList(pricing, list, q, out);
       return out;
     },
   };

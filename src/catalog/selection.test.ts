@@ -48,12 +48,64 @@ describe('selectOfferings with the account\'s capacity reservations', () => {
     const hidden = selectOfferings(req(), hints({ instanceType: 'p5.48xlarge', capacityOrder: ['reserved', 'on-demand'] }),
       ctx({ mode: 'explicit', reservations, isUnavailable: (k) => k === offeringKey('reserved', 'p5.48xlarge', 'us-east-1a') }));
     expect(lst(hidden)[0]).toBe('p5.48xlarge/on-demand/us-east-1a/-');
-    expect(hidden.rejected).toContainEqual({ candidate: 'p5.48xlarge reserved in us-east-1a', reason: 'recently out of capacity' });
+    expect(hidden.rejected).toContainEqual({ candidate: 'p5.48xlarge reserved in us-east-1a', reason: 'recently out of capacity', unavailable: true });
   });
 
   it('uses the pod\'s named reservation instead of the account\'s list', () => {
     const s = selectOfferings(req(), hints({ instanceType: 'p5.48xlarge', capacityOrder: ['reserved'], capacityReservationId: 'cr-mine' }), ctx({ mode: 'explicit', reservations }));
     expect(lst(s)).toEqual(['p5.48xlarge/reserved/*/-']);
+  });
+});
+
+describe('selectOfferings for a type sold only through Capacity Blocks for ML', () => {
+  const p5e = { ...gpu('p5e.48xlarge', 8, 192, 2048), efaInterfaces: 32 };
+  const blocks = { 'p5e.48xlarge': ['ap-northeast-1', 'us-east-2'], 'p5.48xlarge': ['us-east-1', 'us-east-2'] };
+  const withP5e = (over: Partial<SelectionContext> = {}): SelectionContext =>
+    ctx({ mode: 'explicit', types: new Map([...types, ['p5e.48xlarge', p5e]]), capacityBlockLocations: blocks, ...over });
+
+  it('says that a type without an on-demand price is sold through Capacity Blocks, and how to use one', () => {
+    const s = selectOfferings(req({ gpus: 8 }), hints({ instanceType: 'p5e.48xlarge' }), withP5e());
+    expect(list(s)).toEqual(['NoInstanceType',
+      'p5e.48xlarge has no on-demand price: it is sold through Capacity Blocks for ML (ap-northeast-1, us-east-2); '
+      + 'name one with orca.research/capacity-block-id and put reserved in orca.research/launch-type']);
+  });
+
+  it('tells a pod that names a block but not reserved capacity what is missing', () => {
+    const s = selectOfferings(req({ gpus: 8 }), hints({ instanceType: 'p5e.48xlarge', capacityBlockId: 'cr-0123456789abcdef0' }), withP5e());
+    expect(list(s)[1]).toBe('p5e.48xlarge has no on-demand price: it is sold through Capacity Blocks for ML (ap-northeast-1, us-east-2); '
+      + 'put reserved in orca.research/launch-type to launch into cr-0123456789abcdef0');
+  });
+
+  it('keeps the other reasons beside it when the pod also tries spot, and launches into a named block', () => {
+    const both = selectOfferings(req({ gpus: 8 }), hints({ instanceType: 'p5e.48xlarge', capacityOrder: ['spot', 'on-demand'] }), withP5e());
+    expect(both.rejected.map((r) => `${r.candidate} ${r.reason}`)).toEqual([
+      'p5e.48xlarge spot in us-east-1a no spot price', 'p5e.48xlarge spot in us-east-1b no spot price',
+      expect.stringMatching(/^p5e\.48xlarge has no on-demand price: it is sold through Capacity Blocks for ML/) as string,
+    ]);
+    const block = hints({ instanceType: 'p5e.48xlarge', capacityOrder: ['reserved', 'on-demand'], capacityBlockId: 'cr-0123456789abcdef0' });
+    expect(list(selectOfferings(req({ gpus: 8 }), block, withP5e()))).toEqual(['p5e.48xlarge/reserved/*/0']);
+  });
+
+  it('reads the Capacity Block data, not a list of names: a priced type and an unknown one keep their reasons', () => {
+    expect(list(selectOfferings(req({ gpus: 8 }), hints({ instanceType: 'p5.48xlarge' }), withP5e()))[0]).toBe('p5.48xlarge/on-demand/us-east-1a/55.04');
+    expect(list(selectOfferings(req({ gpus: 8 }), hints({ instanceType: 'p5e.48xlarge' }), withP5e({ capacityBlockLocations: {} }))))
+      .toEqual(['NoInstanceType', 'p5e.48xlarge on-demand in us-east-1a no known on-demand price; p5e.48xlarge on-demand in us-east-1b no known on-demand price']);
+  });
+});
+
+describe('selectOfferings never refuses without saying why', () => {
+  it('names a zone hint that matches no configured zone (an AZ id, say)', () => {
+    const s = selectOfferings(req(), hints({ instanceType: 'g5.xlarge', zone: 'use1-az2', capacityOrder: ['spot', 'on-demand'] }), ctx({ mode: 'explicit' }));
+    expect(list(s)).toEqual(['NoInstanceType',
+      'g5.xlarge spot orca.research/zone use1-az2 is not a configured zone (the configured zones are us-east-1a, us-east-1b); '
+      + 'g5.xlarge on-demand orca.research/zone use1-az2 is not a configured zone (the configured zones are us-east-1a, us-east-1b)']);
+  });
+
+  it('says so when no zone is configured or there is no capacity type to try', () => {
+    expect(list(selectOfferings(req(), hints({ instanceType: 'g5.xlarge' }), ctx({ zones: [] }))))
+      .toEqual(['NoInstanceType', 'g5.xlarge on-demand no zone is configured']);
+    expect(list(selectOfferings(req(), hints({ instanceType: 'g5.xlarge', capacityOrder: [] }), ctx())))
+      .toEqual(['NoInstanceType', 'g5.xlarge has no capacity type to try (orca.research/launch-type: )']);
   });
 });
 

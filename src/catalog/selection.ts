@@ -1,7 +1,7 @@
 // Pure: from a pod's request and hints to a ranked list of offerings (type × zone × capacity type)
 // with prices, and the reason every other candidate was turned down. Order: the pod's capacity
 // preference first, then price, then the configured zone order, then the type name.
-import type { CapacityType, PodHints } from '../domain/annotations.js';
+import { PREFIX, type CapacityType, type PodHints } from '../domain/annotations.js';
 import type { CapacityReservationInfo } from '../domain/instance.js';
 import type { AcceleratorResource, PodRequest } from '../domain/pod-request.js';
 import { extendedResources, type InstanceTypeInfo } from './types.js';
@@ -23,7 +23,11 @@ export interface Offering {
 export interface Rejection {
   readonly candidate: string;
   readonly reason: string;
+  /** The offering ran out of capacity a short while ago: waiting may help (nothing else does). */
+  readonly unavailable?: true;
 }
+
+export const recentlyOut = 'recently out of capacity';
 
 export interface SelectionContext {
   readonly mode: SelectionMode;
@@ -38,6 +42,8 @@ export interface SelectionContext {
   readonly isUnavailable: (key: OfferingKey) => boolean;
   /** The account's active capacity reservations; pods preferring `reserved` without naming one use these. */
   readonly reservations?: readonly CapacityReservationInfo[];
+  /** Where each type is sold through Capacity Blocks for ML (regions, Local Zones); says why a type has no on-demand price. */
+  readonly capacityBlockLocations?: Readonly<Record<string, readonly string[]>>;
 }
 
 export type Selection =
@@ -83,7 +89,7 @@ interface Slot { readonly type: string; readonly zone: string; readonly capacity
 function price({ type, zone, capacity }: Slot, h: PodHints, ctx: SelectionContext): Priced {
   const candidate = `${type} ${capacity} in ${zone}`;
   if (capacity === 'reserved') return { offering: { type, zone: '*', capacity, usdPerHour: 0 } };
-  if (ctx.isUnavailable(offeringKey(capacity, type, zone))) return { rejection: { candidate, reason: 'recently out of capacity' } };
+  if (ctx.isUnavailable(offeringKey(capacity, type, zone))) return { rejection: { candidate, reason: recentlyOut, unavailable: true } };
   if (capacity === 'on-demand') {
     const usd = ctx.onDemandUsdPerHour[type];
     return usd === undefined ? { rejection: { candidate, reason: 'no known on-demand price' } } : { offering: { type, zone, capacity, usdPerHour: usd } };
@@ -101,15 +107,35 @@ function listedReservations(type: string, h: PodHints, ctx: SelectionContext): P
   const fits = (ctx.reservations ?? []).filter((r) => r.instanceType === type && r.available > 0 && zones.includes(r.zone));
   if (fits.length === 0) return [{ rejection: { candidate: `${type} reserved`, reason: 'no capacity reservation with free instances in the configured zones' } }];
   return fits.map((r) => (ctx.isUnavailable(offeringKey('reserved', type, r.zone))
-    ? { rejection: { candidate: `${type} reserved in ${r.zone}`, reason: 'recently out of capacity' } }
+    ? { rejection: { candidate: `${type} reserved in ${r.zone}`, reason: recentlyOut, unavailable: true } }
     : { offering: { type, zone: r.zone, capacity: 'reserved', usdPerHour: 0, reservationId: r.id } }));
+}
+
+/** A type without an on-demand price because AWS sells it through Capacity Blocks for ML only. */
+function soldAsCapacityBlock(type: string, h: PodHints, ctx: SelectionContext): Rejection | undefined {
+  const where = ctx.capacityBlockLocations?.[type] ?? [];
+  if (ctx.onDemandUsdPerHour[type] !== undefined || where.length === 0) return undefined;
+  const use = h.capacityBlockId === undefined
+    ? `name one with ${PREFIX}capacity-block-id and put reserved in ${PREFIX}launch-type`
+    : `put reserved in ${PREFIX}launch-type to launch into ${h.capacityBlockId}`;
+  return { candidate: type, reason: `has no on-demand price: it is sold through Capacity Blocks for ML (${where.join(', ')}); ${use}` };
+}
+
+function noZone(type: string, capacity: CapacityType, h: PodHints, ctx: SelectionContext): Rejection {
+  const configured = ctx.zones.length === 0 ? 'no zone is configured' : `the configured zones are ${ctx.zones.join(', ')}`;
+  const reason = h.zone === undefined ? configured : `${PREFIX}zone ${h.zone} is not a configured zone (${configured})`;
+  return { candidate: `${type} ${capacity}`, reason };
 }
 
 function offeringsOf(type: string, h: PodHints, ctx: SelectionContext): Priced[] {
   const named = h.capacityReservationId !== undefined || h.capacityBlockId !== undefined;
-  return h.capacityOrder.flatMap((capacity) => {
+  const zones = zonesFor(h, ctx);
+  return h.capacityOrder.flatMap((capacity): Priced[] => {
     if (capacity === 'reserved') return named ? [price({ type, zone: '*', capacity }, h, ctx)] : listedReservations(type, h, ctx);
-    return zonesFor(h, ctx).map((zone) => price({ type, zone, capacity }, h, ctx));
+    const blockOnly = capacity === 'on-demand' ? soldAsCapacityBlock(type, h, ctx) : undefined;
+    if (blockOnly !== undefined) return [{ rejection: blockOnly }];
+    if (zones.length === 0) return [{ rejection: noZone(type, capacity, h, ctx) }];
+    return zones.map((zone) => price({ type, zone, capacity }, h, ctx));
   });
 }
 
@@ -136,6 +162,12 @@ export function selectOfferings(req: PodRequest, h: PodHints, ctx: SelectionCont
     }
   }
   if (offerings.length > 0) return { ok: true, ranked: offerings.sort(rank(h, ctx)), rejected };
-  const why = c.names.length === 1 ? rejected.map((r) => `${r.candidate} ${r.reason}`).join('; ') : `none of ${c.names.length} instance types fits and has capacity`;
-  return { ok: false, reason: 'NoInstanceType', message: why, rejected };
+  return { ok: false, reason: 'NoInstanceType', message: refusal(c.names, h, rejected), rejected };
+}
+
+/** Why no offering is left: never empty. */
+function refusal(names: readonly string[], h: PodHints, rejected: readonly Rejection[]): string {
+  if (names.length !== 1) return `none of ${names.length} instance types fits and has capacity`;
+  const why = rejected.map((r) => `${r.candidate} ${r.reason}`).join('; ');
+  return why !== '' ? why : `${names[0] ?? ''} has no capacity type to try (${PREFIX}launch-type: ${h.capacityOrder.join(',')})`;
 }

@@ -2,7 +2,9 @@
 
 import type { InstanceTypeInfo } from '../domain/instance-type.js';
 
-export type { Accelerator, AcceleratorKind, CatalogData, InstanceTypeInfo, PriceData } from '../domain/instance-type.js';
+export type {
+  Accelerator, AcceleratorKind, CapacityBlockData, CapacityBlockReading, CatalogData, InstanceTypeInfo, PriceData, UsdPerHourByLocation,
+} from '../domain/instance-type.js';
 
 /** The instance families ORCA serves: accelerated ones, and CPU families users burst to. */
 export const catalogFamilies = [

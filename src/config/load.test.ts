@@ -14,6 +14,33 @@ describe('parseConfig', () => {
     expect(Object.isFrozen(r.value.node.capacity)).toBe(true);
   });
 
+  it('boots every accelerator kind without configuration: the NVIDIA and Neuron DLAMIs, Amazon Linux 2023', () => {
+    const r = parseConfig(minimal);
+    if (!r.ok) throw r.error;
+    expect(r.value.instances.images).toEqual({
+      nvidia: '/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id',
+      neuron: '/aws/service/neuron/dlami/base/ubuntu-24.04/latest/image_id',
+      cpu: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64',
+    });
+  });
+
+  it.each([
+    '/aws/service/neuron/dlami/base/amazon-linux-2023/latest/image_id', '/aws/service/neuron/dlami/multi-framework/ubuntu-24.04/latest/image_id', 'ami-0123456789abcdef0',
+  ])('takes %s as the Neuron image', (neuron) => {
+    const r = parseConfig(`${minimal}instances:\n  images:\n    neuron: ${neuron}\n`);
+    expect(r.ok ? r.value.instances.images.neuron : r.error.problems).toBe(neuron);
+  });
+
+  it.each(['768Gi', '500m', '1.5', '1k', '2e3'])('takes the Kubernetes quantity %s as capacity', (memory) => {
+    const r = parseConfig(`${minimal}  capacity:\n    memory: "${memory}"\n`);
+    expect(r.ok ? r.value.node.capacity.memory : r.error.problems).toBe(memory);
+  });
+
+  it.each(['1K', '-1', '5 Gi'])('refuses %j as capacity, as the API server would', (memory) => {
+    const r = parseConfig(`${minimal}  capacity:\n    memory: "${memory}"\n`);
+    expect(r.ok ? r.value : r.error.problems).toEqual(['node.capacity.memory: a Kubernetes quantity such as "96", "500m" or "768Gi"']);
+  });
+
   it('lets command-line values win over the file', () => {
     const r = parseConfig(minimal, { nodeName: 'other-node', logLevel: 'debug' });
     if (!r.ok) throw r.error;

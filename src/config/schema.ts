@@ -1,8 +1,9 @@
 // ORCA's configuration file, as a schema: every key, its type, its default and a doc line. Unknown
 // keys are errors. Key names follow the Go ORCA's config where the meaning is the same.
 import { z } from 'zod';
+import { parseQuantity } from '../domain/quantity.js';
 
-const quantity = z.string().regex(/^[0-9]+(\.[0-9]+)?([KMGTPE]i?|m)?$/, 'a Kubernetes quantity such as "96", "500m" or "768Gi"');
+const quantity = z.string().refine((q) => (parseQuantity(q) ?? -1) >= 0, 'a Kubernetes quantity such as "96", "500m" or "768Gi"');
 const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'a lowercase DNS name').max(253);
 
 const Aws = z.strictObject({
@@ -42,7 +43,7 @@ const Instances = z.strictObject({
   /** Image per accelerator kind: an SSM public parameter or an AMI id. */
   images: z.strictObject({
     nvidia: ssmOrAmi.default('/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id'),
-    neuron: ssmOrAmi.optional(),
+    neuron: ssmOrAmi.default('/aws/service/neuron/dlami/base/ubuntu-24.04/latest/image_id'),
     cpu: ssmOrAmi.default('/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64'),
   }).prefault({}),
   /** How often all instances are read (one DescribeInstances). */
@@ -51,6 +52,8 @@ const Instances = z.strictObject({
   batchWindowSeconds: z.number().min(0).max(30).default(1),
   /** At most this many instances in one RunInstances call. */
   batchMaxInstances: z.int().min(1).max(1000).default(100),
+  /** An instance launched but never given a pod (ORCA stopped between launch and tagging) is terminated this long after its launch. */
+  unassignedGraceSeconds: z.int().min(30).max(86_400).default(600),
 });
 
 const Taint = z.strictObject({

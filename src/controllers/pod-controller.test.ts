@@ -13,15 +13,15 @@ import { PodController } from './pod-controller.js';
 const stops: AbortController[] = [];
 afterEach(() => { for (const s of stops.splice(0)) s.abort(); });
 
-function env(setup: (e: { pods: FakePods; provider: FakeProvider; clock: FakeClock }) => void = () => undefined) {
+function env(setup: (e: { pods: FakePods; provider: FakeProvider; clock: FakeClock }) => void = () => undefined, log = createLogger('silent')) {
   const pods = new FakePods();
   const provider = new FakeProvider();
   const clock = new FakeClock();
   const registry = new Registry();
   setup({ pods, provider, clock });
   const controller = new PodController({
-    pods, writer: pods, events: pods, provider, clock, log: createLogger('silent'), metrics: createMetrics(registry),
-    hostIP: '10.0.0.5', retry: { baseDelayMs: 5, maxDelayMs: 20 }, resyncMs: 3_600_000,
+    pods, writer: pods, events: pods, provider, clock, log, metrics: createMetrics(registry),
+    hostIP: '10.0.0.5', retry: { baseMs: 5, maxMs: 20 }, resyncMs: 3_600_000,
   });
   const stop = new AbortController();
   stops.push(stop);
@@ -32,6 +32,8 @@ function env(setup: (e: { pods: FakePods; provider: FakeProvider; clock: FakeClo
 
 const key = (name: string): PodKey => `ns/${name}` as PodKey;
 const until = (fn: () => void): Promise<void> => vi.waitFor(fn, { timeout: 2000, interval: 5 });
+/** As until(), with the clock moving on meanwhile: retries and requeues wait on it. */
+const untilAdvanced = (clock: FakeClock, fn: () => void): Promise<void> => vi.waitFor(async () => { await clock.advance(100); fn(); }, { timeout: 2000, interval: 5 });
 
 describe('PodController', () => {
   it('creates a new pod in the provider once and posts a kubelet-style Pending status', async () => {
@@ -86,7 +88,7 @@ describe('PodController', () => {
   it('retries transient provider errors with an Event each, then runs the pod', async () => {
     const e = env((x) => { x.provider.createErrors.push(new Error('throttled'), new Error('throttled')); });
     e.pods.put(pod('flaky'));
-    await until(() => { expect(e.provider.creates).toEqual(['uid-flaky']); });
+    await untilAdvanced(e.clock, () => { expect(e.provider.creates).toEqual(['uid-flaky']); });
     expect(e.pods.events.map((x) => x.message)).toEqual(['attempt 1 of 5: throttled', 'attempt 2 of 5: throttled']);
     await until(() => { expect(e.pods.pods.get(key('flaky'))?.status).toMatchObject({ phase: 'Pending' }); });
     expect(e.pods.pods.get(key('flaky'))?.status?.reason).toBeUndefined();
@@ -96,10 +98,22 @@ describe('PodController', () => {
   it('gives up after the last attempt and fails the pod with ProviderFailed', async () => {
     const e = env((x) => { for (let i = 0; i < 10; i++) x.provider.createErrors.push(new Error('AWS is down')); });
     e.pods.put(pod('broken'));
-    await until(() => { expect(e.pods.pods.get(key('broken'))?.status?.phase).toBe('Failed'); });
+    await untilAdvanced(e.clock, () => { expect(e.pods.pods.get(key('broken'))?.status?.phase).toBe('Failed'); });
     expect(e.pods.pods.get(key('broken'))?.status).toMatchObject({ reason: 'ProviderFailed', message: 'gave up after 5 attempts: AWS is down' });
     expect(e.pods.events.map((x) => x.reason)).toEqual(Array(5).fill('ProviderFailed'));
     expect(e.provider.createErrors).toHaveLength(5);
+  });
+
+  it('logs the give-up with ORCA_ERR_PROVIDER_FAILED, the provider\'s error as its cause', async () => {
+    const lines: string[] = [];
+    const log = createLogger('warn', { write: (line: string) => { lines.push(line); } });
+    const e = env((x) => { for (let i = 0; i < 5; i++) x.provider.createErrors.push(new Error('AWS is down')); }, log);
+    e.pods.put(pod('broken'));
+    await untilAdvanced(e.clock, () => { expect(e.pods.pods.get(key('broken'))?.status?.phase).toBe('Failed'); });
+    const errs = lines.map((l) => JSON.parse(l) as { msg: string; err?: { code?: string; message: string } }).filter((l) => l.msg === 'provider failed to create the pod').map((l) => l.err);
+    expect(errs).toHaveLength(5);
+    expect(errs.slice(0, 4).map((x) => x?.code)).toEqual(Array(4).fill(undefined));
+    expect(errs[4]).toMatchObject({ code: 'ORCA_ERR_PROVIDER_FAILED', message: 'gave up after 5 attempts: AWS is down' });
   });
 
   it('deletes gracefully: provider delete once, terminal status, then the final delete with the UID', async () => {
@@ -107,7 +121,7 @@ describe('PodController', () => {
     e.pods.put(pod('a'));
     await until(() => { expect(e.provider.creates).toHaveLength(1); });
     e.pods.put({ ...pod('a', { deletionTimestamp: '2026-11-23T12:00:30Z' }), status: e.pods.get(key('a'))?.status ?? {} });
-    await until(() => { expect(e.pods.deletes).toEqual([{ key: 'ns/a', uid: 'uid-a' }]); });
+    await untilAdvanced(e.clock, () => { expect(e.pods.deletes).toEqual([{ key: 'ns/a', uid: 'uid-a' }]); });
     expect(e.provider.deletes).toEqual(['uid-a']);
     expect(e.pods.writes.at(-1)?.status.phase).toBe('Failed');
     expect(e.pods.events.map((x) => x.reason)).toEqual(['Killing']);
@@ -170,7 +184,7 @@ describe('PodController', () => {
     const write = e.pods.patchStatus.bind(e.pods);
     e.pods.patchStatus = (ref, status, clear) => (failures-- > 0 ? Promise.reject(new Error('etcdserver: timeout')) : write(ref, status, clear));
     e.pods.put(pod('a'));
-    await until(() => { expect(e.pods.writes).toHaveLength(1); });
+    await untilAdvanced(e.clock, () => { expect(e.pods.writes).toHaveLength(1); });
     expect(e.provider.creates).toEqual(['uid-a']);
     expect(await e.registry.getSingleMetricAsString('orca_kube_api_errors_total')).toMatch(/operation="pod-reconcile"} 2/);
   });

@@ -3,7 +3,8 @@
 // status, then the final DELETE with grace 0 and a UID precondition), start-up clean-up of pods the
 // API no longer has. One keyed, level-triggered queue: every trigger enqueues a key; the reconcile
 // re-reads the pod and the provider.
-import { ConfigRefError, PodRejectedError } from '../domain/errors.js';
+import type { BackoffPolicy } from '../domain/backoff.js';
+import { ConfigRefError, PodRejectedError, ProviderFailedError } from '../domain/errors.js';
 import { isTerminalPhase, refOf, type Pod, type PodKey, type PodRef } from '../domain/pod.js';
 import { canonical, clearedFields, kubeletStatus, kubeTime, statusDiffers, type ReportedStatus } from '../domain/pod-status.js';
 import type { Clock } from '../ports/clock.js';
@@ -34,7 +35,7 @@ export interface PodControllerDeps {
    */
   readonly gcGraceMs?: number;
   /** Back-off after a failure: first delay, doubling up to the maximum (default 1 s … 60 s). */
-  readonly retry?: { readonly baseDelayMs: number; readonly maxDelayMs: number };
+  readonly retry?: BackoffPolicy;
 }
 
 /** What a provider may be asked to change in a running pod. */
@@ -58,7 +59,7 @@ export class PodController {
   constructor(deps: PodControllerDeps) {
     this.#d = deps;
     this.#log = deps.log.child({ component: 'pods' });
-    this.#queue = new WorkQueue<PodKey>(deps.retry ?? { baseDelayMs: 1000, maxDelayMs: 60_000 });
+    this.#queue = new WorkQueue<PodKey>({ backoff: deps.retry ?? { baseMs: 1000, maxMs: 60_000 }, clock: deps.clock });
     deps.pods.onChange((key) => { this.#queue.add(key); });
     deps.provider.onStatusChange((key) => { this.#queue.add(key); });
   }
@@ -85,16 +86,21 @@ export class PodController {
     if (err instanceof PodRejectedError) return this.#fail(pod, err.reason, message, true);
     const max = this.#d.maxProviderAttempts ?? 5;
     const attempt = this.#queue.failures(key) + 1;
+    if (attempt >= max) return this.#giveUp(pod, new ProviderFailedError(attempt, { cause: err }), message);
     this.#log.warn({ pod: key, err, attempt }, 'provider failed to create the pod');
-    if (attempt >= max) {
-      this.#queue.forget(key);
-      return this.#fail(pod, 'ProviderFailed', `gave up after ${attempt} attempts: ${message}`, true);
-    }
-    const reason = err instanceof ConfigRefError ? err.reason : 'ProviderFailed';
+    const reason = err instanceof ConfigRefError ? err.reason : ProviderFailedError.reason;
     this.#d.events.podEvent(pod, 'Warning', reason, `attempt ${attempt} of ${max}: ${message}`);
     await this.#writeStatus(pod, { phase: 'Pending', reason, message, provisioningFailure: { reason, message } });
     this.#queue.retry(key);
     return done;
+  }
+
+  /** The last attempt failed too: the pod fails with the failure's reason, its message and the last error's. */
+  async #giveUp(pod: Pod, failure: ProviderFailedError, lastMessage: string): Promise<Outcome> {
+    const key = refOf(pod).key;
+    this.#queue.forget(key);
+    this.#log.warn({ pod: key, err: failure, attempt: failure.attempts }, 'provider failed to create the pod');
+    return this.#fail(pod, failure.reason, `${failure.message}: ${lastMessage}`, true);
   }
 
   async #create(pod: Pod): Promise<Outcome> {

@@ -1,8 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { FakeClock } from '../../test/fakes/clock.js';
 import { done, requeueAfter, WorkQueue } from './work-queue.js';
 
-const opts = { baseDelayMs: 10, maxDelayMs: 40 };
+const backoff = { baseMs: 10, maxMs: 40 };
+const queue = (clock = new FakeClock()): WorkQueue<string> => new WorkQueue<string>({ backoff, clock });
+const until = (fn: () => void): Promise<void> => vi.waitFor(fn, { timeout: 2000, interval: 5 });
 
 async function drain(q: WorkQueue<string>, handler: (k: string) => Promise<void>, ms = 100, workers = 2): Promise<unknown[]> {
   const errors: unknown[] = [];
@@ -16,7 +19,7 @@ async function drain(q: WorkQueue<string>, handler: (k: string) => Promise<void>
 
 describe('WorkQueue', () => {
   it('processes a key added many times once', async () => {
-    const q = new WorkQueue<string>(opts);
+    const q = queue();
     for (let i = 0; i < 5; i++) q.add('a');
     q.add('b');
     const seen: string[] = [];
@@ -25,7 +28,7 @@ describe('WorkQueue', () => {
   });
 
   it('processes a key again when it is added while being processed, never by two workers at once', async () => {
-    const q = new WorkQueue<string>(opts);
+    const q = queue();
     let inFlight = 0;
     let maxInFlight = 0;
     let runs = 0;
@@ -43,7 +46,7 @@ describe('WorkQueue', () => {
   });
 
   it('wakes every idle worker: keys are processed in parallel', async () => {
-    const q = new WorkQueue<string>(opts);
+    const q = queue();
     let inFlight = 0;
     let maxInFlight = 0;
     const stop = new AbortController();
@@ -63,7 +66,7 @@ describe('WorkQueue', () => {
   });
 
   it('backs off a failing key exponentially up to the maximum, and forget() resets it', () => {
-    const q = new WorkQueue<string>(opts);
+    const q = queue();
     expect([q.retry('a'), q.retry('a'), q.retry('a'), q.retry('a')]).toEqual([1, 2, 3, 4]);
     expect(q.failures('a')).toBe(4);
     q.forget('a');
@@ -71,7 +74,7 @@ describe('WorkQueue', () => {
   });
 
   it('hands handler errors to onError and keeps working', async () => {
-    const q = new WorkQueue<string>(opts);
+    const q = queue();
     q.add('bad');
     q.add('good');
     const seen: string[] = [];
@@ -83,16 +86,47 @@ describe('WorkQueue', () => {
     expect(errors).toEqual([new Error('boom')]);
   });
 
-  it('requeues after the delay a handler asks for', async () => {
-    const q = new WorkQueue<string>(opts);
+  it('requeues after the delay a handler asks for, waited on its clock', async () => {
+    const clock = new FakeClock();
+    const q = queue(clock);
     q.add('a');
     let runs = 0;
     const stop = new AbortController();
     const running = q.run(1, () => Promise.resolve(++runs < 3 ? requeueAfter(10) : done), () => undefined, stop.signal);
-    await sleep(80);
+    await until(() => { expect(runs).toBe(1); });
+    await sleep(30);
+    expect(runs).toBe(1);
+    await clock.advance(9);
+    expect(runs).toBe(1);
+    await clock.advance(1);
+    await until(() => { expect(runs).toBe(2); });
+    await clock.advance(10);
+    await until(() => { expect(runs).toBe(3); });
     stop.abort();
     await running;
-    expect(runs).toBe(3);
     expect(q.depth).toBe(0);
+  });
+
+  it('retries a failing key after its back-off delays, which pass on the clock alone', async () => {
+    const clock = new FakeClock();
+    const q = queue(clock);
+    const tries: number[] = [];
+    const stop = new AbortController();
+    const start = clock.now().getTime();
+    const running = q.run(1, () => { tries.push(clock.now().getTime() - start); return Promise.reject(new Error('boom')); }, (k) => { q.retry(k); }, stop.signal);
+    q.add('a');
+    await until(() => { expect(tries).toEqual([0]); });
+    // Real time passing moves nothing: the delays are the clock's.
+    await sleep(60);
+    expect(tries).toEqual([0]);
+    const advanceTo = async (ms: number): Promise<void> => { while (clock.now().getTime() - start < ms) await clock.advance(5); };
+    await advanceTo(60);
+    expect(tries).toEqual([0, 10, 30]);
+    await advanceTo(140);
+    expect(tries).toEqual([0, 10, 30, 70, 110]);
+    expect(clock.sleeping).toBe(1);
+    stop.abort();
+    await running;
+    expect(clock.sleeping).toBe(0);
   });
 });

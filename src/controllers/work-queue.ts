@@ -1,11 +1,14 @@
 // A keyed, de-duplicating, level-triggered work queue in the manner of client-go's workqueue:
 // a key added many times is processed once; a key added while it is being processed is processed
-// again afterwards; no key is processed by two workers at once; failures back off per key.
+// again afterwards; no key is processed by two workers at once; failures back off per key. Every
+// delay is waited on the injected clock.
+import { backoffDelay, type BackoffPolicy } from '../domain/backoff.js';
+import type { Clock } from '../ports/clock.js';
 
 export interface WorkQueueOptions {
-  /** First retry delay after a failure; doubles per consecutive failure of the same key. */
-  readonly baseDelayMs: number;
-  readonly maxDelayMs: number;
+  /** Retry delays per key: base after the first failure, growing per consecutive failure of that key. */
+  readonly backoff: BackoffPolicy;
+  readonly clock: Clock;
 }
 
 export type Handler<K> = (key: K) => Promise<Outcome>;
@@ -22,7 +25,8 @@ export class WorkQueue<K> {
   readonly #dirty = new Set<K>();
   readonly #processing = new Set<K>();
   readonly #failures = new Map<K, number>();
-  readonly #timers = new Map<K, NodeJS.Timeout>();
+  /** Keys waiting out a delay before they are added, each with what cancels its wait. */
+  readonly #delays = new Map<K, AbortController>();
   readonly #waiters: (() => void)[] = [];
 
   constructor(opts: WorkQueueOptions) {
@@ -52,20 +56,21 @@ export class WorkQueue<K> {
       this.add(key);
       return;
     }
-    if (this.#timers.has(key)) return;
-    const t = setTimeout(() => {
-      this.#timers.delete(key);
+    if (this.#delays.has(key)) return;
+    const delay = new AbortController();
+    this.#delays.set(key, delay);
+    const settle = (): void => { if (this.#delays.get(key) === delay) this.#delays.delete(key); };
+    this.#opts.clock.sleep(ms, delay.signal).then(() => {
+      settle();
       this.add(key);
-    }, ms);
-    t.unref();
-    this.#timers.set(key, t);
+    }, settle);
   }
 
   /** Adds `key` after its back-off delay and returns the failure count so far. */
   retry(key: K): number {
     const n = (this.#failures.get(key) ?? 0) + 1;
     this.#failures.set(key, n);
-    this.addAfter(key, Math.min(this.#opts.baseDelayMs * 2 ** (n - 1), this.#opts.maxDelayMs));
+    this.addAfter(key, backoffDelay(n, this.#opts.backoff));
     return n;
   }
 
@@ -114,7 +119,7 @@ export class WorkQueue<K> {
       }
     };
     await Promise.all(Array.from({ length: workers }, worker));
-    for (const t of this.#timers.values()) clearTimeout(t);
-    this.#timers.clear();
+    for (const delay of this.#delays.values()) delay.abort();
+    this.#delays.clear();
   }
 }

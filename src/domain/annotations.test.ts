@@ -43,7 +43,7 @@ describe('parsePodHints', () => {
     ['max-lifetime', '0h', 'must be more than 0 and at most 365d'],
     ['max-lifetime', '400d', 'must be more than 0 and at most 365d'],
     ['subnet', 'sn-1', 'expected a subnet id such as subnet-0123456789abcdef0'],
-    ['zone', 'virginia', 'expected an Availability Zone such as us-east-1b or use1-az2'],
+    ['zone', 'virginia', 'expected an Availability Zone such as us-east-1b'],
     ['on-interruption', 'ignore', 'expected one of fail, relaunch'],
     ['budget-namespace', 'Biology', 'expected a lowercase name such as biology-dept'],
     ['termination-protection', 'yes', 'expected true or false'],

@@ -56,6 +56,14 @@ describe('renderAssignment', () => {
     expect(wordsOf(renderAssignment(assignment(p, [plan(p)])), 'main')).toEqual(['--user', '1000:100', '--read-only', '--cap-add', 'IPC_LOCK', '--cap-drop', 'ALL', '--cpus', '1.5', '--memory', '2147483648', 'img']);
   });
 
+  it.each([
+    ['2', '4Gi', '2', '4294967296'], ['250m', '1536Mi', '0.25', '1610612736'], ['9m', '1k', '0.009', '1000'],
+    ['1', '129e6', '1', '129000000'], ['1', '500M', '1', '500000000'],
+  ])('gives docker plain numbers for cpu %s and memory %s', (cpu, memory, cpus, bytes) => {
+    const p = pod({ containers: [{ name: 'main', image: 'img', resources: { limits: { cpu, memory } } }] });
+    expect(wordsOf(renderAssignment(assignment(p, [plan(p)])), 'main')).toEqual(['--cpus', cpus, '--memory', bytes, 'img']);
+  });
+
   it('sets the pod variables, container lists and device lists the agent reads', () => {
     const p = pod({ restartPolicy: 'OnFailure', terminationGracePeriodSeconds: 45, initContainers: [{ name: 'fetch-data', image: 'busybox' }] });
     const a: Assignment = {

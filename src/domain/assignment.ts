@@ -3,6 +3,7 @@
 // it runs by being read and no pod field can break out of its quotes. The agent sources it, then
 // calls orca_run_<container> with its own `docker run` flags in front of the pod's. Pure.
 import type { ContainerSpec, Pod, Volume } from './pod.js';
+import { parseQuantity } from './quantity.js';
 
 export interface EnvPair { readonly name: string; readonly value: string }
 
@@ -122,18 +123,16 @@ function limitWords(s: ContainerSpec): string[] {
   const l = s.resources?.limits ?? {};
   const words: string[] = [];
   const cpu = l.cpu;
-  if (cpu !== undefined) words.push('--cpus', shq(cpu.endsWith('m') ? String(Number(cpu.slice(0, -1)) / 1000) : cpu));
+  if (cpu !== undefined) words.push('--cpus', shq(dockerNumber(cpu, (cores) => cores)));
   const mem = l.memory;
-  if (mem !== undefined) words.push('--memory', shq(dockerBytes(mem)));
+  if (mem !== undefined) words.push('--memory', shq(dockerNumber(mem, Math.ceil)));
   return words;
 }
 
-/** Kubernetes memory quantity → a byte count docker accepts. */
-function dockerBytes(q: string): string {
-  const units: Readonly<Record<string, number>> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12 };
-  const m = /^(\d+(?:\.\d+)?)([A-Za-z]*)$/.exec(q);
-  const factor = m === null ? undefined : units[m[2] ?? ''] ?? (m[2] === '' ? 1 : undefined);
-  return m === null || factor === undefined ? q : String(Math.ceil(Number(m[1]) * factor));
+/** A Kubernetes quantity as a plain number docker accepts (cores; whole bytes); as given when it is none. */
+function dockerNumber(q: string, round: (n: number) => number): string {
+  const n = parseQuantity(q);
+  return n === undefined ? q : String(round(n));
 }
 
 function containerBlock(kind: 'init' | 'app', c: ContainerPlan, pod: Pod): string[] {

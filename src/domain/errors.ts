@@ -1,6 +1,7 @@
 /**
  * ORCA's typed errors. Every error a user or an operator can meet has a stable `ORCA_ERR_*` code,
- * documented in docs/errors.md (a unit test keeps the two in step).
+ * documented in docs/errors.md (a unit test keeps the two in step). Each class carries its code as
+ * a static, so the code list below is derived from `errorClasses`, where every class is listed once.
  */
 export abstract class OrcaError extends Error {
   abstract readonly code: `ORCA_ERR_${string}`;
@@ -8,7 +9,8 @@ export abstract class OrcaError extends Error {
 
 /** The configuration (file, flags) is invalid; `problems` lists every problem found, not just the first. */
 export class ConfigError extends OrcaError {
-  readonly code = 'ORCA_ERR_CONFIG';
+  static readonly code = 'ORCA_ERR_CONFIG';
+  readonly code = ConfigError.code;
   constructor(readonly problems: readonly string[], options?: ErrorOptions) {
     super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`, options);
     this.name = 'ConfigError';
@@ -20,18 +22,26 @@ export class ConfigError extends OrcaError {
  * instance type …). `reason` is the pod status reason and Event reason, in UpperCamelCase.
  */
 export class PodRejectedError extends OrcaError {
-  readonly code = 'ORCA_ERR_POD_REJECTED';
+  static readonly code = 'ORCA_ERR_POD_REJECTED';
+  readonly code = PodRejectedError.code;
   constructor(readonly reason: string, message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'PodRejectedError';
   }
 }
 
-/** A provider call kept failing for a pod; ORCA gave up and failed the pod. */
+/**
+ * A provider call kept failing for a pod with errors that may be transient; ORCA gave up and failed
+ * the pod. The last error is the cause. `reason` is the status and Event reason of every failed
+ * attempt and of the failure.
+ */
 export class ProviderFailedError extends OrcaError {
-  readonly code = 'ORCA_ERR_PROVIDER_FAILED';
+  static readonly code = 'ORCA_ERR_PROVIDER_FAILED';
+  static readonly reason = 'ProviderFailed';
+  readonly code = ProviderFailedError.code;
+  readonly reason = ProviderFailedError.reason;
   constructor(readonly attempts: number, options?: ErrorOptions) {
-    super(`the provider failed ${attempts} times`, options);
+    super(`gave up after ${attempts} attempts`, options);
     this.name = 'ProviderFailedError';
   }
 }
@@ -41,7 +51,8 @@ export class ProviderFailedError extends OrcaError {
  * as for a kubelet: the pod waits with reason CreateContainerConfigError and is retried.
  */
 export class ConfigRefError extends OrcaError {
-  readonly code = 'ORCA_ERR_CONFIG_REF';
+  static readonly code = 'ORCA_ERR_CONFIG_REF';
+  readonly code = ConfigRefError.code;
   readonly reason = 'CreateContainerConfigError';
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
@@ -58,12 +69,33 @@ export type LaunchErrorKind =
  * pod's or the config's fault; throttled was already retried by the SDK.
  */
 export class LaunchError extends OrcaError {
-  readonly code = 'ORCA_ERR_LAUNCH';
+  static readonly code = 'ORCA_ERR_LAUNCH';
+  readonly code = LaunchError.code;
   constructor(readonly kind: LaunchErrorKind, readonly awsCode: string, message: string, options?: ErrorOptions) {
     super(`${awsCode}: ${message}`, options);
     this.name = 'LaunchError';
   }
 }
 
+/**
+ * EC2 refused to terminate instances: `protected` ones run with termination protection
+ * (OperationNotPermitted) — ORCA lifts it and terminates them again; `refused` ones are in a state
+ * EC2 will not terminate from (IncorrectInstanceState …). EC2 then terminates none of the call's
+ * instances, so ORCA sends the others again without them. `instanceIds` are the ones EC2 named.
+ */
+export class TerminateRefusedError extends OrcaError {
+  static readonly code = 'ORCA_ERR_TERMINATE_REFUSED';
+  readonly code = TerminateRefusedError.code;
+  constructor(readonly reason: 'protected' | 'refused', readonly instanceIds: readonly string[], message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'TerminateRefusedError';
+  }
+}
+
+/** Every ORCA error class, each once: the codes below and the docs check come from this list. */
+export const errorClasses = [ConfigError, PodRejectedError, ProviderFailedError, ConfigRefError, LaunchError, TerminateRefusedError] as const;
+
+export type OrcaErrorCode = (typeof errorClasses)[number]['code'];
+
 /** Every code ORCA defines, for the documentation check. */
-export const errorCodes = ['ORCA_ERR_CONFIG', 'ORCA_ERR_POD_REJECTED', 'ORCA_ERR_PROVIDER_FAILED', 'ORCA_ERR_CONFIG_REF', 'ORCA_ERR_LAUNCH'] as const;
+export const errorCodes: readonly OrcaErrorCode[] = errorClasses.map((c) => c.code);

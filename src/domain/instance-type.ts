@@ -1,5 +1,5 @@
-// Instance types and prices as plain data: what each type is (DescribeInstanceTypes) and what it
-// costs (the Pricing API), each with where and when it was read.
+// Instance types and prices as plain data: what each type is (DescribeInstanceTypes), what it
+// costs on demand (the Pricing API) and as a Capacity Block for ML, each with where and when it was read.
 
 export type AcceleratorKind = 'nvidia' | 'neuron';
 
@@ -40,3 +40,21 @@ export interface PriceData {
   readonly onDemandUsdPerHour: Readonly<Record<string, number>>;
 }
 
+/** USD per instance-hour by instance type, then by location (a region, or a Local Zone such as us-east-1-atl-2a). */
+export type UsdPerHourByLocation = Readonly<Record<string, Readonly<Record<string, number>>>>;
+
+/** One reading of the Capacity Block rates. */
+export interface CapacityBlockReading {
+  readonly source: string;
+  /** RFC 3339 time the rates were read. */
+  readonly readAt: string;
+  /** Effective USD per instance-hour. A type absent here is not sold through Capacity Blocks. */
+  readonly usdPerHour: UsdPerHourByLocation;
+}
+
+export interface CapacityBlockData extends CapacityBlockReading {
+  /** What the rates are, and what they leave out. */
+  readonly meaning: string;
+  /** The reading before, kept to show how the rates moved. */
+  readonly previous?: CapacityBlockReading;
+}

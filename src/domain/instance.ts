@@ -1,7 +1,14 @@
 // An EC2 instance as ORCA's core sees it, and the launch request it makes. Plain data.
 import type { CapacityType, ReservationPreference } from './annotations.js';
 
-export type InstanceState = 'pending' | 'running' | 'shutting-down' | 'terminated' | 'stopping' | 'stopped';
+/** EC2's instance states; `unknown` for a state name ORCA does not know (never taken for a live one). */
+export type InstanceState = 'pending' | 'running' | 'shutting-down' | 'terminated' | 'stopping' | 'stopped' | 'unknown';
+
+/** The instance is starting or running: it bills and may run a pod. */
+export const isLive = (i: { readonly state: InstanceState }): boolean => i.state === 'pending' || i.state === 'running';
+
+/** The instance is going or gone: it runs no pod any more. */
+export const isGone = (i: { readonly state: InstanceState }): boolean => i.state === 'shutting-down' || i.state === 'terminated' || i.state === 'stopping' || i.state === 'stopped';
 
 export interface Instance {
   readonly id: string;
@@ -29,6 +36,8 @@ export interface LaunchSpec {
   readonly instanceType: string;
   readonly capacity: CapacityType;
   readonly subnetId: string;
+  /** The offering's Availability Zone, '*' when EC2 chooses (metrics and logs; the subnet decides). */
+  readonly zone?: string;
   readonly imageId: string;
   readonly rootDeviceName: string;
   /** Identical workers to launch in one call (MinCount 1, MaxCount count). */

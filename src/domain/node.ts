@@ -1,5 +1,6 @@
 // Pure: the virtual node ORCA registers — labels, taints, capacity, conditions, addresses — as the
 // JSON shape of a v1 Node, from plain inputs. Condition reasons are a real kubelet's, verbatim.
+import { LABEL } from './keys.js';
 
 export interface Taint { readonly key: string; readonly value?: string; readonly effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute' }
 
@@ -46,8 +47,8 @@ export function nodeLabels(p: NodeParams): Record<string, string> {
     'kubernetes.io/hostname': p.name,
     'kubernetes.io/os': 'linux',
     'kubernetes.io/arch': 'amd64',
-    'orca.research/provider': 'aws',
-    'orca.research/version': p.version,
+    [LABEL.provider]: 'aws',
+    [LABEL.version]: p.version,
     'node.kubernetes.io/exclude-from-external-load-balancers': 'true',
     ...p.extraLabels,
   };

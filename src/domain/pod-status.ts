@@ -1,7 +1,8 @@
 // Pure: from what the provider reports about a pod to the status a kubelet would post, and whether
 // that differs from what the API already holds (no write when nothing changed).
+import { CONDITION } from './keys.js';
 import { defined } from './objects.js';
-import type { ContainerStatus, Pod, PodCondition, PodPhase, PodStatus } from './pod.js';
+import { isTerminalPhase, type ContainerStatus, type Pod, type PodCondition, type PodPhase, type PodStatus } from './pod.js';
 
 /** What a provider reports; conditions and host addresses are the controller's business. */
 export interface ReportedStatus {
@@ -17,7 +18,7 @@ export interface ReportedStatus {
 }
 
 /** ORCA's own pod condition: did the provider accept and provision the pod (kubectl describe shows it). */
-export const provisionedCondition = 'orca.research/Provisioned';
+export const provisionedCondition = CONDITION.provisioned;
 
 type CondStatus = PodCondition['status'];
 
@@ -26,12 +27,8 @@ function condition(type: string, ok: boolean, reason: string | undefined, messag
   return { type, status, ...(reason === undefined ? {} : { reason }), ...(message === undefined ? {} : { message }) };
 }
 
-function isTerminal(phase: PodPhase): boolean {
-  return phase === 'Succeeded' || phase === 'Failed';
-}
-
 function readiness(r: ReportedStatus): { ok: boolean; reason?: string; message?: string } {
-  if (isTerminal(r.phase)) return { ok: false, reason: 'PodCompleted' };
+  if (isTerminalPhase(r.phase)) return { ok: false, reason: 'PodCompleted' };
   const unready = (r.containerStatuses ?? []).filter((c) => !c.ready).map((c) => c.name);
   if ((r.containerStatuses ?? []).length > 0 && unready.length === 0) return { ok: true };
   return { ok: false, reason: 'ContainersNotReady', message: `containers with unready status: [${unready.join(' ')}]` };

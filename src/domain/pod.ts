@@ -5,6 +5,12 @@ export type PodKey = string & { readonly __brand: 'PodKey' };
 
 export const podKey = (namespace: string, name: string): PodKey => `${namespace}/${name}` as PodKey;
 
+/** The namespace and name a key was made of (podKey's inverse; names and namespaces hold no '/'). */
+export function parsePodKey(key: PodKey): { readonly namespace: string; readonly name: string } {
+  const slash = key.indexOf('/');
+  return slash < 0 ? { namespace: '', name: key } : { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
+}
+
 export interface ResourceList { readonly [name: string]: string }
 
 export interface ContainerSpec {

@@ -9,7 +9,11 @@ describe('parseQuantity', () => {
     ['100M', 1e8], ['.5', 0.5], ['8', 8],
   ])('%s = %d', (q, v) => { expect(parseQuantity(q)).toBeCloseTo(v, 6); });
 
-  it.each(['', 'lots', '1.2.3', '5 Gi', 'Gi', '1KiB'])('%j is not a quantity', (q) => { expect(parseQuantity(q)).toBeUndefined(); });
+  it.each(['', 'lots', '1.2.3', '5 Gi', 'Gi', '1KiB', '1K'])('%j is not a quantity', (q) => { expect(parseQuantity(q)).toBeUndefined(); });
+
+  it('divides for the sub-unit suffixes and negative exponents, so milli-values are exact', () => {
+    expect(['9m', '13m', '1500m', '9e-3', '250u', '7n'].map((q) => parseQuantity(q))).toEqual([0.009, 0.013, 1.5, 0.009, 0.00025, 7e-9]);
+  });
 });
 
 describe('podRequest', () => {

@@ -3,17 +3,12 @@
 // created later; a pod that is gone (404) or was replaced (409) is not an error for the caller.
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
-import type { Pod, PodRef } from '../domain/pod.js';
+import { parsePodKey, podKey, type Pod } from '../domain/pod.js';
 import type { EventRecorder, PodWriter } from '../ports/kube.js';
 import type { Logger } from '../observability/logger.js';
 import { KubeApiError, statusOf } from './client.js';
 
 const smp = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
-
-function split(ref: PodRef): { namespace: string; name: string } {
-  const [namespace = '', name = ''] = ref.key.split('/');
-  return { namespace, name };
-}
 
 const gone = (e: unknown): boolean => statusOf(e) === 404 || statusOf(e) === 409;
 
@@ -36,14 +31,14 @@ export function createPodWriter(kc: KubeConfig): PodWriter {
     async patchStatus(ref, status, clear) {
       const body = { metadata: { uid: ref.uid }, status: { ...replaceIpLists(status), ...Object.fromEntries(clear.map((k) => [k, null])) } };
       try {
-        await core.patchNamespacedPodStatus({ ...split(ref), body }, smp);
+        await core.patchNamespacedPodStatus({ ...parsePodKey(ref.key), body }, smp);
       } catch (e) {
         if (!gone(e)) throw new KubeApiError('patch pod status', statusOf(e), e);
       }
     },
     async deleteNow(ref) {
       try {
-        await core.deleteNamespacedPod({ ...split(ref), gracePeriodSeconds: 0, body: { gracePeriodSeconds: 0, preconditions: { uid: ref.uid } } });
+        await core.deleteNamespacedPod({ ...parsePodKey(ref.key), gracePeriodSeconds: 0, body: { gracePeriodSeconds: 0, preconditions: { uid: ref.uid } } });
       } catch (e) {
         if (!gone(e)) throw new KubeApiError('delete pod', statusOf(e), e);
       }
@@ -75,7 +70,7 @@ export function createEventRecorder(deps: EventRecorderDeps): EventRecorder {
         firstTimestamp: now, lastTimestamp: now, count: 1,
       };
       core.createNamespacedEvent({ namespace, body }).catch((e: unknown) => {
-        log.warn({ pod: `${namespace}/${name}`, reason, status: statusOf(e) }, 'could not record event');
+        log.warn({ pod: podKey(namespace, name), reason, status: statusOf(e) }, 'could not record event');
       });
     },
   };

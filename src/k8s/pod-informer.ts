@@ -3,7 +3,9 @@
 // restarts it with back-off, forever, and counts the restarts.
 import { CoreV1Api, ListWatch, Watch, type KubeConfig, type KubernetesListObject, type V1Pod } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { podKey, type Pod, type PodKey } from '../domain/pod.js';
+import { Backoff, type BackoffPolicy } from '../domain/backoff.js';
+import { parsePodKey, podKey, type Pod, type PodKey } from '../domain/pod.js';
+import type { Clock } from '../ports/clock.js';
 import type { PodSource } from '../ports/kube.js';
 import type { Logger } from '../observability/logger.js';
 import { describeError } from './client.js';
@@ -13,7 +15,17 @@ export interface PodInformerDeps {
   readonly nodeName: string;
   readonly log: Logger;
   readonly onRestart: () => void;
+  /** Waits between restarts; real timers when not given. */
+  readonly clock?: Clock;
 }
+
+/** Restart delays after consecutive failed sessions: 0.5 s, doubling, at most 30 s. */
+const restartBackoff: BackoffPolicy = { baseMs: 500, maxMs: 30_000 };
+
+const realTimers: Clock = {
+  now: () => new Date(),
+  sleep: async (ms, signal) => { await sleep(ms, undefined, signal === undefined ? {} : { signal }); },
+};
 
 /** Objects from the list are typed (Date fields); from the watch they are JSON. Make both JSON. */
 const asJson = <T>(o: T): T => JSON.parse(JSON.stringify(o)) as T;
@@ -22,6 +34,8 @@ export function createPodInformer(deps: PodInformerDeps): PodSource {
   const core = deps.kc.makeApiClient(CoreV1Api);
   const selector = `spec.nodeName=${deps.nodeName}`;
   const log = deps.log.child({ component: 'pod-informer' });
+  const clock = deps.clock ?? realTimers;
+  const backoff = new Backoff(restartBackoff);
   const list = async (): Promise<KubernetesListObject<V1Pod>> => asJson(await core.listPodForAllNamespaces({ fieldSelector: selector }));
   const lw = new ListWatch<V1Pod>('/api/v1/pods', new Watch(deps.kc), list, false, undefined, selector);
   const handlers: ((key: PodKey) => void)[] = [];
@@ -33,7 +47,10 @@ export function createPodInformer(deps: PodInformerDeps): PodSource {
   let markSynced: () => void = () => undefined;
   const synced = new Promise<void>((resolveSynced) => { markSynced = resolveSynced; });
 
-  /** One list+watch session; resolves on abort, throws the error that stopped the watch. */
+  /**
+   * One list+watch session; resolves on abort, throws the error that stopped the watch. A session
+   * that synced ends the run of failures: the next restart waits the first delay again.
+   */
   const runOnce = async (signal: AbortSignal): Promise<void> => {
     let onError: (e: unknown) => void = () => undefined;
     const failed = new Promise<unknown>((resolveFailed) => { onError = resolveFailed; });
@@ -44,6 +61,7 @@ export function createPodInformer(deps: PodInformerDeps): PodSource {
       const first = await Promise.race([failed, Promise.resolve(started)]);
       if (first !== started) throw first;
       markSynced();
+      backoff.reset();
       const aborted = new Promise((resolveAbort) => { signal.addEventListener('abort', resolveAbort, { once: true }); });
       const outcome = await Promise.race([failed, aborted]);
       if (!signal.aborted) throw outcome;
@@ -54,7 +72,7 @@ export function createPodInformer(deps: PodInformerDeps): PodSource {
 
   return {
     get: (key) => {
-      const [namespace = '', name = ''] = key.split('/');
+      const { namespace, name } = parsePodKey(key);
       return lw.get(name, namespace) as Pod | undefined;
     },
     list: () => lw.list() as unknown as readonly Pod[],
@@ -62,14 +80,15 @@ export function createPodInformer(deps: PodInformerDeps): PodSource {
     synced,
     async run(signal) {
       const stopping = (): boolean => signal.aborted;
-      for (let attempt = 0; !stopping(); attempt++) {
+      while (!stopping()) {
         try {
           await runOnce(signal);
         } catch (err) {
           if (stopping()) break;
           deps.onRestart();
-          log.warn({ error: describeError(err), attempt }, 'pod watch failed; restarting');
-          await sleep(Math.min(500 * 2 ** Math.min(attempt, 6), 30_000), undefined, { signal }).catch(() => undefined);
+          const delayMs = backoff.next();
+          log.warn({ error: describeError(err), attempt: backoff.failures }, 'pod watch failed; restarting');
+          await clock.sleep(delayMs, signal).catch(() => undefined);
         }
       }
       await lw.stop();

@@ -11,6 +11,15 @@ export interface Metrics {
   readonly podStatusWrites: Counter;
   readonly apiErrors: Counter<'operation'>;
   readonly informerRestarts: Counter<'resource'>;
+  readonly launches: Counter<'instance_type' | 'market' | 'outcome'>;
+  readonly capacityErrors: Counter<'instance_type' | 'market' | 'zone'>;
+  readonly terminations: Counter<'outcome'>;
+  readonly pollSeconds: Histogram<'outcome'>;
+  readonly instances: Gauge<'state'>;
+  readonly providerSeconds: Histogram<'method' | 'error_code'>;
+  readonly providerTracked: Gauge<'collection'>;
+  /** Where orca_provider_tracked is read from at each scrape (the provider's collections). */
+  trackProvider(source: () => Readonly<Record<string, number>>): void;
 }
 
 export function createMetrics(registry: Registry): Metrics {
@@ -38,6 +47,40 @@ export function createMetrics(registry: Registry): Metrics {
     informerRestarts: new Counter({
       name: 'orca_informer_restarts_total', help: 'Watch restarts after an error, by resource',
       labelNames: ['resource'] as const, registers,
+    }),
+    ...ec2Metrics(registers),
+  };
+}
+
+/** The money path: launches, capacity errors, terminations, the instance poll, the provider's calls. */
+function ec2Metrics(registers: Registry[]): Pick<Metrics, 'launches' | 'capacityErrors' | 'terminations' | 'pollSeconds' | 'instances' | 'providerSeconds' | 'providerTracked' | 'trackProvider'> {
+  const tracked: { source?: () => Readonly<Record<string, number>> } = {};
+  return {
+    trackProvider: (source) => { tracked.source = source; },
+    launches: new Counter({
+      name: 'orca_instance_launches_total', help: 'RunInstances calls by instance type, market and outcome (launched, dry-run, or the error kind)',
+      labelNames: ['instance_type', 'market', 'outcome'] as const, registers,
+    }),
+    capacityErrors: new Counter({
+      name: 'orca_capacity_errors_total', help: 'Launches refused for lack of capacity, by offering (instance type, market, zone)',
+      labelNames: ['instance_type', 'market', 'zone'] as const, registers,
+    }),
+    terminations: new Counter({
+      name: 'orca_instance_terminations_total', help: 'Instances in TerminateInstances calls, by outcome (ok, refused, error)',
+      labelNames: ['outcome'] as const, registers,
+    }),
+    pollSeconds: new Histogram({
+      name: 'orca_instance_poll_duration_seconds', help: 'Time to list the node\'s instances (one DescribeInstances, paginated), by outcome',
+      labelNames: ['outcome'] as const, buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers,
+    }),
+    instances: new Gauge({ name: 'orca_instances', help: 'The node\'s instances at the last poll, by EC2 state', labelNames: ['state'] as const, registers }),
+    providerSeconds: new Histogram({
+      name: 'orca_provider_call_duration_seconds', help: 'Provider calls by method and error code (none when it succeeded)',
+      labelNames: ['method', 'error_code'] as const, buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30], registers,
+    }),
+    providerTracked: new Gauge({
+      name: 'orca_provider_tracked', help: 'Entries the provider keeps, by collection (pods, instances, …)', labelNames: ['collection'] as const, registers,
+      collect() { for (const [k, v] of Object.entries(tracked.source?.() ?? {})) this.set({ collection: k }, v); },
     }),
   };
 }

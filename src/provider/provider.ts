@@ -46,6 +46,12 @@ export interface Provider {
    * much longer before it gives up on a graceful stop. 0 when absent.
    */
   readonly stopSlackMs?: number;
+
+  /** Optional: why the provider cannot act yet (empty when it can); part of ORCA's readiness. */
+  notReadyReasons?(): readonly string[];
+
+  /** Optional: resolves once the provider can act (ORCA logs "orca ready" after it). */
+  readonly ready?: Promise<void>;
 }
 
 /** Optional: a provider that must be started (timers, pollers) before use. */
@@ -55,4 +61,43 @@ export interface RunnableProvider extends Provider {
 
 export function isRunnable(p: Provider): p is RunnableProvider {
   return typeof (p as Partial<RunnableProvider>).run === 'function';
+}
+
+// The optional capabilities the kubelet API serves (kubectl logs, exec/attach/port-forward, top),
+// each a separate interface a provider may also implement; the kubelet API detects them at run time.
+
+export interface LogOptions {
+  readonly follow: boolean;
+  readonly previous: boolean;
+  readonly timestamps: boolean;
+  readonly tailLines?: number;
+  readonly sinceTime?: string;
+  readonly limitBytes?: number;
+}
+
+/** `kubectl logs`: a container's output, as lines. */
+export interface LogsCapable {
+  containerLogs(ref: PodRef, container: string, options: LogOptions, signal: AbortSignal): AsyncIterable<string>;
+}
+
+/** One stream session into a container: exec, attach or a forwarded port. */
+export interface StreamSession {
+  readonly stdout: AsyncIterable<Uint8Array>;
+  readonly stderr?: AsyncIterable<Uint8Array>;
+  write(data: Uint8Array): Promise<void>;
+  resize?(cols: number, rows: number): void;
+  /** Resolves with the exit code (exec, attach) once the session ends. */
+  readonly exit: Promise<number>;
+}
+
+/** `kubectl exec`, `attach` and `port-forward`. */
+export interface ExecCapable {
+  exec(ref: PodRef, container: string, command: readonly string[], tty: boolean, signal: AbortSignal): Promise<StreamSession>;
+  attach(ref: PodRef, container: string, tty: boolean, signal: AbortSignal): Promise<StreamSession>;
+  portForward(ref: PodRef, port: number, signal: AbortSignal): Promise<StreamSession>;
+}
+
+/** `kubectl top`: usage per pod, as the agent last reported it. */
+export interface StatsCapable {
+  podUsage(ref: PodRef): { readonly cpuMillicores: number; readonly memoryBytes: number; readonly at: string } | undefined;
 }

@@ -15,7 +15,7 @@ import { InstanceEmulator } from '../instance-emulator/emulator.js';
 import { defaultSubnets, startEc2Node } from './ec2-node.js';
 import { awsClientConfig, createNamespace, kubeConfig, waitFor } from './fixture.js';
 import type { OrcaProcess } from './orca-process.js';
-import { burstPod, core, eventsFor, podNow } from './pods.js';
+import { core, eventsFor, podNow, shPod as shPodFor, type ShPodOptions } from './pods.js';
 import { binaries } from './testbed/paths.js';
 
 const ns = 'agent-pods';
@@ -25,16 +25,8 @@ let orca: OrcaProcess;
 let emulator: InstanceEmulator;
 let ec2: EC2Client;
 
-/** A pod for the virtual node running `script` in sh on a g6e.xlarge. */
-function shPod(name: string, script: string, o: { restartPolicy?: 'Never' | 'OnFailure'; annotations?: Record<string, string>; grace?: number } = {}): V1Pod {
-  const p = burstPod(name, {
-    restartPolicy: o.restartPolicy ?? 'Never', nodeSelector: { 'kubernetes.io/hostname': node }, grace: o.grace ?? 5,
-    annotations: { 'orca.research/instance-type': 'g6e.xlarge', ...o.annotations },
-  });
-  const c = p.spec?.containers[0];
-  if (c !== undefined) Object.assign(c, { name: 'main', image: 'public.ecr.aws/docker/library/busybox:1.37', command: ['sh', '-c', script] });
-  return p;
-}
+/** A pod for this suite's virtual node running `script` in sh on a g6e.xlarge. */
+const shPod = (name: string, script: string, o: ShPodOptions = {}): V1Pod => shPodFor(name, node, script, o);
 
 async function instanceOf(uid: string) {
   const out = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:orca.research/pod-uid', Values: [uid] }] }));

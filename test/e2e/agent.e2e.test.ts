@@ -18,7 +18,7 @@ import type { LaunchSpec } from '../../src/domain/instance.js';
 import type { ContainerSpec, Pod, RestartPolicy } from '../../src/domain/pod.js';
 import type { AssignmentStore } from '../../src/ports/assignments.js';
 import type { InstanceLauncher } from '../../src/ports/launcher.js';
-import { agentSettings, agentUserData } from '../../src/provider/user-data.js';
+import { agentSettings, agentUserData } from '../../src/agent-protocol/user-data.js';
 import { InstanceEmulator } from '../instance-emulator/emulator.js';
 import { awsClientConfig, testbed, waitFor } from './fixture.js';
 import { repoRoot, requireBinary } from './testbed/paths.js';
@@ -85,6 +85,8 @@ interface PodRun {
   readonly gpus?: readonly number[];
   readonly main?: Partial<ContainerSpec>;
   readonly graceSeconds?: number;
+  /** The command of an init container `setup` run before `main`. */
+  readonly init?: readonly string[];
 }
 
 /** Launches an instance with ORCA's launcher and assigns it a one-container pod through ORCA's SSM store. */
@@ -94,12 +96,14 @@ async function startPod(name: string, r: PodRun): Promise<{ readonly id: string;
   if (instance === undefined) throw new Error('moto launched no instance');
   current.push(instance.id);
   const main: ContainerSpec = { name: 'main', image: 'busybox:1.37', command: r.command, ...r.main };
+  const setup: ContainerSpec[] = r.init === undefined ? [] : [{ name: 'setup', image: 'busybox:1.37', command: r.init }];
   const pod: Pod = {
     metadata: { namespace: cluster, name, uid },
-    spec: { restartPolicy: r.restartPolicy, terminationGracePeriodSeconds: r.graceSeconds ?? 30, containers: [main] },
+    spec: { restartPolicy: r.restartPolicy, terminationGracePeriodSeconds: r.graceSeconds ?? 30, initContainers: setup, containers: [main] },
   };
   const plan = { spec: main, env: r.env ?? [], devices: { gpus: r.gpus ?? [], neuron: [], efa: 0 } };
-  await store.put(instance.id, renderAssignment({ pod, init: [], app: [plan], emptyDirs: [], files: [], registryAuth: [] }));
+  const init = setup.map((spec) => ({ spec, env: [], devices: { gpus: [], neuron: [], efa: 0 } }));
+  await store.put(instance.id, renderAssignment({ pod, init, app: [plan], emptyDirs: [], files: [], registryAuth: [] }));
   return { id: instance.id, stream: (run) => `${cluster}/${name}/${uid}/main/${run}` };
 }
 
@@ -190,6 +194,18 @@ describe('the ORCA agent on an emulated instance', () => {
     await tagMatching(id, 'orca.research/state', /^v1 Stopped /, 15_000);
     expect((await tagsOf(id))['orca.research/c/main']).toMatch(/^terminated Error 143 0 \d+ \d+ /);
     expect(emu().dockerCalls(id)).toContainEqual(['stop', '-t', '5', 'orca-main-0']);
+  }, 60_000);
+
+  it('stops a running init container when ORCA sends the stop Run Command: SIGTERM, exit 143, no app container, Stopped', async () => {
+    const { id } = await startPod('stopped-in-init', { restartPolicy: 'Never', command: ['true'], init: ['sleep', '600'], graceSeconds: 5 });
+    await tagMatching(id, 'orca.research/c/setup', /^running - - 0 \d+ - /);
+    await signals.stop(id);
+    await tagMatching(id, 'orca.research/state', /^v1 Stopped /, 15_000);
+    expect(emu().dockerCalls(id)).toContainEqual(['stop', '-t', '5', 'orca-setup-0']);
+    expect((await tagsOf(id))['orca.research/c/setup']).toMatch(/^terminated Error 143 0 \d+ \d+ /);
+    await waitFor('the agent to exit after the stop', () => Promise.resolve(emu().agentExitCode(id) === 0 ? true : undefined), 10_000);
+    expect(emu().dockerCalls(id).filter((argv) => argv[0] === 'run').map((argv) => after(argv, '--name'))).toEqual(['orca-setup-0']);
+    expect((await tagsOf(id))['orca.research/c/main']).toMatch(/^waiting ContainerCreating /);
   }, 60_000);
 
   it('reports a container killed on the instance as terminated with exit 137', async () => {

@@ -56,12 +56,18 @@ describe('a 500-pod Job burst on the EC2 provider', () => {
     for (const i of given) expect(i.tags['orca.research/pod-name']).toBe(list.items.find((p) => p.metadata?.uid === i.tags['orca.research/pod-uid'])?.metadata?.name);
   }, 180_000);
 
-  it('terminates every instance when the Job is deleted', async () => {
+  it('terminates every instance when the Job is deleted, in batched TerminateInstances calls', async () => {
+    const before = proxy.count('TerminateInstances');
+    const started = Date.now();
     await kubeConfig().makeApiClient(BatchV1Api).deleteNamespacedJob({ name: 'sweep', namespace: ns, propagationPolicy: 'Background' });
     await waitFor('every instance to be terminated', async () => {
       const live = (await launcher().listTagged('orca.research/cluster', clusterId)).filter((i) => i.state !== 'terminated' && i.state !== 'shutting-down');
       return live.length === 0 ? true : undefined;
     }, 120_000, 1000);
+    const seconds = (Date.now() - started) / 1000;
+    const calls = proxy.count('TerminateInstances') - before;
     await waitFor('every pod to be gone', async () => ((await core().listNamespacedPod({ namespace: ns })).items.length === 0 ? true : undefined), 120_000, 1000);
+    process.stdout.write(`terminate figures: ${JSON.stringify({ instances: pods, terminateInstancesCalls: calls, secondsToAllTerminated: seconds, secondsToAllPodsGone: (Date.now() - started) / 1000 })}\n`);
+    expect(calls).toBeLessThanOrEqual(50);
   }, 180_000);
 });

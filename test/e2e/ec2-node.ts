@@ -1,6 +1,6 @@
 // Starts ORCA's CLI with the EC2 provider against moto behind a fault proxy, on moto's default
 // subnets (two AZs), for the EC2 end-to-end suites.
-import { DescribeSubnetsCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeSubnetsCommand, paginateDescribeInstances, type EC2Client } from '@aws-sdk/client-ec2';
 import { awsClientConfig, testbed, waitFor } from './fixture.js';
 import { startOrca, type OrcaProcess } from './orca-process.js';
 import { freePort } from './testbed/ports.js';
@@ -13,6 +13,26 @@ export interface Subnet { readonly id: string; readonly zone: string }
 export async function defaultSubnets(ec2: EC2Client): Promise<Subnet[]> {
   const s = await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'default-for-az', Values: ['true'] }] }));
   return (s.Subnets ?? []).map((x) => ({ id: x.SubnetId ?? '', zone: x.AvailabilityZone ?? '' })).sort((a, b) => a.zone.localeCompare(b.zone));
+}
+
+export interface ClusterInstance {
+  readonly id: string;
+  readonly state: string;
+  /** Its orca.research/pod-uid tag: undefined for an instance never given a pod. */
+  readonly podUid: string | undefined;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/** Every instance tagged with the cluster, in any state (moto keeps terminated instances listed). */
+export async function clusterInstances(ec2: EC2Client, clusterId: string): Promise<ClusterInstance[]> {
+  const out: ClusterInstance[] = [];
+  for await (const page of paginateDescribeInstances({ client: ec2, pageSize: 1000 }, { Filters: [{ Name: 'tag:orca.research/cluster', Values: [clusterId] }] })) {
+    for (const i of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
+      const tags = Object.fromEntries((i.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+      out.push({ id: i.InstanceId ?? '', state: i.State?.Name ?? 'unknown', podUid: tags['orca.research/pod-uid'], tags });
+    }
+  }
+  return out;
 }
 
 export interface Ec2NodeOptions {

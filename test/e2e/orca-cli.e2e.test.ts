@@ -1,5 +1,6 @@
 // ORCA runs in e2e as a user runs it: the built CLI with a config file, in its own process.
 import { writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
@@ -16,6 +17,18 @@ function writeUnreachableKubeconfig(): string {
     'users: [{name: x, user: {token: not-a-secret}}]', 'contexts: [{name: x, context: {cluster: x, user: x}}]',
   ].join('\n'));
   return file;
+}
+
+/** An AWS endpoint that accepts connections and never answers (an outage that hangs, not refuses). */
+async function silentEndpoint(): Promise<{ url: string; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => { r(); }); }),
+  };
 }
 
 async function get(port: number, path: string): Promise<{ status: number; body: string }> {
@@ -79,6 +92,31 @@ describe('the orca CLI', () => {
         Promise.resolve(orca.logLines().find((l) => l.msg === 'node registration failed; retrying')), 20_000, 200);
     } finally {
       expect(await orca.stop('SIGTERM')).toBe(0);
+    }
+  });
+
+  it('with an EC2 endpoint that never answers, is not ready saying why, and stops within seconds on SIGTERM', async () => {
+    const aws = await silentEndpoint();
+    const port = await freePort();
+    const orca = startOrca({
+      aws: { region: 'us-east-1', endpoint: aws.url, subnets: [{ zone: 'us-east-1a', subnetID: 'subnet-0123456789abcdef0' }] },
+      node: { name: 'orca-aws-silent', internalIP: '127.0.0.1' }, ops: { port, host: '127.0.0.1' },
+    }, { args: ['--kubeconfig', testbed().kubeconfig], env: { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' } });
+    try {
+      const ready = await waitFor('/readyz to name the EC2 listing', async () => {
+        const r = await get(port, '/readyz');
+        return r.body.includes('EC2 instances not listed yet') ? r : undefined;
+      }, 30_000, 250);
+      expect(ready.status).toBe(503);
+      const started = Date.now();
+      expect(await orca.stop('SIGTERM')).toBe(0);
+      const seconds = (Date.now() - started) / 1000;
+      process.stdout.write(`shutdown figures: ${JSON.stringify({ secondsToExitWhileAwsHangs: seconds })}\n`);
+      expect(seconds).toBeLessThan(15);
+    } finally {
+      await orca.stop('SIGKILL');
+      await aws.close();
+      await kubeConfig().makeApiClient(CoreV1Api).deleteNode({ name: 'orca-aws-silent' }).catch(() => undefined);
     }
   });
 

@@ -36,6 +36,23 @@ export function burstPod(name: string, o: PodOptions = {}): V1Pod {
   };
 }
 
+export interface ShPodOptions {
+  readonly restartPolicy?: 'Never' | 'OnFailure';
+  readonly annotations?: Record<string, string>;
+  readonly grace?: number;
+}
+
+/** A pod for the EC2 virtual node `node` running `script` in busybox's sh on a g6e.xlarge (an emulated instance). */
+export function shPod(name: string, node: string, script: string, o: ShPodOptions = {}): V1Pod {
+  const p = burstPod(name, {
+    restartPolicy: o.restartPolicy ?? 'Never', nodeSelector: { 'kubernetes.io/hostname': node }, grace: o.grace ?? 5,
+    annotations: { 'orca.research/instance-type': 'g6e.xlarge', ...o.annotations },
+  });
+  const c = p.spec?.containers[0];
+  if (c !== undefined) Object.assign(c, { name: 'main', image: 'public.ecr.aws/docker/library/busybox:1.37', command: ['sh', '-c', script] });
+  return p;
+}
+
 export interface VirtualNode {
   readonly name: string;
   readonly stateFile: string;

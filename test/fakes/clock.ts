@@ -22,7 +22,9 @@ export class FakeClock implements Clock {
       const entry = { at: this.#now + ms, wake: resolveSleep };
       this.#sleepers.push(entry);
       signal?.addEventListener('abort', () => {
-        this.#sleepers.splice(this.#sleepers.indexOf(entry), 1);
+        const at = this.#sleepers.indexOf(entry);
+        if (at < 0) return;
+        this.#sleepers.splice(at, 1);
         reject(new Error('aborted'));
       }, { once: true });
     });

@@ -7,11 +7,12 @@ import type { CapacityReservationInfo } from '../../src/domain/instance.js';
 import type { ImageSource, ReservationSource, SpotPriceSource } from '../../src/ports/catalog.js';
 import type { ConfigSource } from '../../src/ports/kube.js';
 import type { InstanceSignals } from '../../src/ports/signals.js';
-import { Ec2Provider, type Ec2ProviderDeps } from '../../src/provider/ec2-provider.js';
-import type { Ec2Settings } from '../../src/provider/ec2-settings.js';
+import { Ec2Provider, type Ec2ProviderDeps } from '../../src/ec2/ec2-provider.js';
+import type { Ec2Settings } from '../../src/ec2/settings.js';
 import { FakeClock } from './clock.js';
 import { FakePods } from './kube.js';
 import { FakeLauncher } from './launcher.js';
+import { aPod, refOf } from '../builders.js';
 
 export const p5: InstanceTypeInfo = {
   type: 'p5.48xlarge', vcpus: 192, memoryMiB: 2_097_152, architectures: ['x86_64'], efaInterfaces: 32, networkPerformance: '',
@@ -21,8 +22,8 @@ export const settings: Ec2Settings = {
   clusterId: 'lab', nodeName: 'orca-aws', subnets: [{ zone: 'us-east-1a', subnetId: 'subnet-a' }, { zone: 'us-east-1b', subnetId: 'subnet-b' }],
   securityGroupIds: ['sg-1'], images: { nvidia: '/aws/service/deeplearning/gpu', neuron: '/aws/service/neuron', cpu: '/aws/service/al2023' },
   selectionMode: 'explicit', defaultCapacityOrder: ['on-demand'], defaultOnInterruption: 'fail', allowedTypes: [], templates: {},
-  rootVolumeGiB: 200, userData: '#!/bin/sh\nexec orca-agent\n', dryRun: false, pollMs: 10_000, unavailableTtlMs: 300_000, tags: { team: 'vision' },
-  batchWindowMs: 1000, batchMax: 100,
+  rootVolumeGiB: 200, userData: '#!/bin/sh\nexec orca-agent\n', dryRun: false, pollMs: 10_000, tags: { team: 'vision' },
+  batchWindowMs: 1000, batchMax: 100, unassignedGraceMs: 600_000,
 };
 export const imagesSeen: string[] = [];
 export const images: ImageSource = { resolve: (p) => { imagesSeen.push(p); return Promise.resolve({ imageId: 'ami-0abc', rootDeviceName: '/dev/sda1' }); } };
@@ -79,30 +80,31 @@ export interface Ec2Env {
   readonly clock: FakeClock;
   /** createPod, then sends the launch batch at once and waits for it. */
   readonly create: (p: Pod) => Promise<void>;
+  /** Sends every waiting launch and termination now and waits for them. */
+  readonly flush: () => Promise<void>;
 }
 
-export function env(over: Partial<Ec2Settings> = {}, launcher = new FakeLauncher(), clock = new FakeClock(), ports: Partial<Pick<Ec2ProviderDeps, 'spot' | 'images' | 'assignments' | 'reservations' | 'signals' | 'podLookup'>> = {}): Ec2Env {
+export function env(over: Partial<Ec2Settings> = {}, launcher = new FakeLauncher(), clock = new FakeClock(), ports: Partial<Pick<Ec2ProviderDeps, 'spot' | 'images' | 'assignments' | 'reservations' | 'signals' | 'podLookup' | 'log'>> = {}): Ec2Env {
   const events = new FakePods();
   const notified: PodKey[] = [];
   const provider = new Ec2Provider({
-    launcher, images, spot, reservations, config: configs, assignments, signals: new FakeSignals(), ...ports, events, clock, log: createLogger('silent'), settings: { ...settings, ...over },
+    launcher, images, spot, reservations, config: configs, assignments, signals: new FakeSignals(), log: createLogger('silent'), ...ports, events, clock, settings: { ...settings, ...over },
     catalog: { types: new Map([['p5.48xlarge', p5]]), onDemandUsdPerHour: { 'p5.48xlarge': 55.04 } },
   });
   provider.onStatusChange((k) => notified.push(k));
   const stop = new AbortController();
   stops.push(stop);
   void provider.run(stop.signal);
+  const flush = (): Promise<void> => provider.flush();
   const create = async (p: Pod): Promise<void> => {
     await provider.createPod(p);
-    await provider.flushLaunches();
+    await flush();
   };
-  return { provider, launcher, events, notified, clock, create };
+  return { provider, launcher, events, notified, clock, create, flush };
 }
 
-export const pod = (annotations: Record<string, string>, uid = 'uid-1', name = 'train-0'): Pod => ({
-  metadata: { namespace: 'lab', name, uid, annotations },
-  spec: { containers: [{ name: 'main', image: 'pytorch', resources: { limits: { 'nvidia.com/gpu': '8' } } }] },
-});
-export const ref = { key: 'lab/train-0' as PodKey, uid: 'uid-1' };
+/** The builders' pod (test/builders.ts) with these annotations. */
+export const pod = (annotations: Record<string, string>, uid = 'uid-1', name = 'train-0'): Pod => aPod({ annotations, uid, name });
+export const ref = refOf();
 export const p5Spot = { 'orca.research/instance-type': 'p5.48xlarge', 'orca.research/launch-type': 'spot,on-demand' };
 

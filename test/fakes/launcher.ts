@@ -1,6 +1,6 @@
 // An in-memory EC2: launches instances (idempotent by ClientToken, as many as an offering has
 // capacity for), fails chosen offerings, tags, and answers listTagged from what it launched.
-import { LaunchError, type LaunchErrorKind } from '../../src/domain/errors.js';
+import { LaunchError, TerminateRefusedError, type LaunchErrorKind } from '../../src/domain/errors.js';
 import type { Instance, LaunchSpec } from '../../src/domain/instance.js';
 import type { InstanceLauncher } from '../../src/ports/launcher.js';
 
@@ -16,6 +16,19 @@ export class FakeLauncher implements InstanceLauncher {
   capacity: Record<string, number> = {};
   /** Tag calls fail while this is set. */
   tagError: Error | undefined;
+  /** Errors thrown by the next terminate calls, in order. */
+  readonly terminateFailures: Error[] = [];
+  /** Instance ids whose termination always fails (the whole call fails, as EC2 does). */
+  readonly terminateRefused = new Set<string>();
+  /** Instances launched with termination protection and not unprotected since. */
+  readonly protectedIds = new Set<string>();
+  /** The ids of every terminate call, one entry per call. */
+  readonly terminateCalls: (readonly string[])[] = [];
+  readonly unprotected: string[] = [];
+  /** listTagged fails with this while it is set. */
+  listError: Error | undefined;
+  /** listTagged never answers (until its signal aborts) while this is set. */
+  listHangs = false;
   zoneOf: (subnet: string) => string = (s) => s.replace('subnet-', 'us-east-1');
 
   launch(spec: LaunchSpec): Promise<readonly Instance[]> {
@@ -31,6 +44,7 @@ export class FakeLauncher implements InstanceLauncher {
     const n = Math.min(spec.count, left);
     if (this.capacity[offering] !== undefined) this.capacity[offering] = left - n;
     const ids = Array.from({ length: n }, () => this.#add(spec));
+    if (spec.terminationProtection) for (const id of ids) this.protectedIds.add(id);
     this.#byToken.set(spec.clientToken, ids);
     return Promise.resolve(ids.map((id) => this.instances.get(id) as Instance));
   }
@@ -55,6 +69,12 @@ export class FakeLauncher implements InstanceLauncher {
   }
 
   terminate(ids: readonly string[]): Promise<void> {
+    this.terminateCalls.push([...ids]);
+    const failure = this.terminateFailures.shift();
+    if (failure !== undefined) return Promise.reject(failure);
+    const refused = ids.find((id) => this.terminateRefused.has(id) || this.protectedIds.has(id));
+    if (refused !== undefined && this.protectedIds.has(refused)) return Promise.reject(new TerminateRefusedError('protected', [refused], `The instance '${refused}' may not be terminated`));
+    if (refused !== undefined) return Promise.reject(new TerminateRefusedError('refused', [refused], `The instance '${refused}' cannot be terminated now`));
     for (const id of ids) {
       this.terminated.push(id);
       const i = this.instances.get(id);
@@ -63,7 +83,17 @@ export class FakeLauncher implements InstanceLauncher {
     return Promise.resolve();
   }
 
-  listTagged(key: string, value: string): Promise<readonly Instance[]> {
+  unprotect(id: string): Promise<void> {
+    this.unprotected.push(id);
+    this.protectedIds.delete(id);
+    return Promise.resolve();
+  }
+
+  listTagged(key: string, value: string, signal?: AbortSignal): Promise<readonly Instance[]> {
+    if (this.listError !== undefined) return Promise.reject(this.listError);
+    if (this.listHangs) {
+      return new Promise((_resolve, reject) => { signal?.addEventListener('abort', () => { reject(new Error('aborted')); }, { once: true }); });
+    }
     return Promise.resolve([...this.instances.values()].filter((i) => i.tags[key] === value));
   }
 

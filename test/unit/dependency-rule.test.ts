@@ -1,4 +1,4 @@
-// The dependency rule is only worth something if it fails: prove it on a fixture with a leaky import.
+// The dependency rule is only worth something if it fails: prove it on a fixture with leaky imports.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -25,6 +25,11 @@ describe('the dependency rule', () => {
     expect(r.out).toMatch(/error aws-sdk-only-in-aws: src\/domain\/leaky\.ts → .*@aws-sdk\/client-ec2/);
     expect(r.out).toMatch(/error pure-core-has-no-packages: src\/domain\/leaky\.ts/);
     expect(r.out).not.toContain('src/aws/fine.ts →');
+  });
+
+  it('rejects a controller importing the EC2 orchestration instead of the provider contract', async () => {
+    const r = await cruise(join(repoRoot, 'test', 'fixtures', 'depcheck'));
+    expect(r.out).toMatch(/error controllers-use-the-provider-contract: src\/controllers\/peeking\.ts → src\/ec2\/ec2-provider\.ts/);
   });
 
   it('accepts the project as it is', async () => {
