@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Instance } from '../domain/instance.js';
 import type { ObservedInstance } from '../agent-protocol/tags.js';
-import { observed, t0 } from '../../test/builders.js';
+import { observed, t0 } from '../../test/fakes/builders.js';
 import { decide, stopSlackSeconds } from './agent-decisions.js';
 import type { TrackedPod } from './instance-status.js';
 

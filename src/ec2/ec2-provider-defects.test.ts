@@ -8,7 +8,7 @@ import { createLogger } from '../observability/logger.js';
 import { env, FakeSignals, pod, ref, stopProviders } from '../../test/fakes/ec2-env.js';
 import { FakeClock } from '../../test/fakes/clock.js';
 import { FakeLauncher } from '../../test/fakes/launcher.js';
-import { agentTags } from '../../test/builders.js';
+import { agentTags } from '../../test/fakes/builders.js';
 
 afterEach(stopProviders);
 

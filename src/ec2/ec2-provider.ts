@@ -81,7 +81,8 @@ export class Ec2Provider implements RunnableProvider {
     this.#tagger = new Tagger(deps.launcher, log);
     this.#launches = new Launches({ ...deps, table, prices: this.#prices, delivery: this.#delivery, tagger: this.#tagger, terminations: this.#terminations, log });
     this.#sync = new InstanceSync({ ...deps, table, launches: this.#launches, terminations: this.#terminations, delivery: this.#delivery, tagger: this.#tagger, log });
-    this.#inventory.onListing((l) => { this.#serial = this.#serial.then(() => this.#sync.apply(l)); return this.#serial; });
+    // One listing at a time is acted on, in order; one that fails never stops the next.
+    this.#inventory.onListing((l) => { this.#serial = this.#serial.catch(() => undefined).then(() => this.#sync.apply(l)); return this.#serial; });
   }
 
   onStatusChange(notify: (key: PodKey) => void): void {

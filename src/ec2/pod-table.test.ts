@@ -3,7 +3,7 @@
 // pod that is done.
 import { describe, expect, it } from 'vitest';
 import type { PodKey } from '../domain/pod.js';
-import { observedFor as tagged, refOf, t0 } from '../../test/builders.js';
+import { observedFor as tagged, refOf, t0 } from '../../test/fakes/builders.js';
 import { PodTable, stageMoves } from './pod-table.js';
 
 const ref = refOf();

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { LaunchError, PodRejectedError, TerminateRefusedError } from '../domain/errors.js';
 import type { LaunchSpec } from '../domain/instance.js';
 import { podKey, type PodKey } from '../domain/pod.js';
-import { isRunnable } from '../provider/provider.js';
+import { isRunnable, type Provider } from '../provider/provider.js';
 import { pod } from '../../test/fakes/builders.js';
 import { FakeLauncher } from '../../test/fakes/launcher.js';
 import { FakeProvider } from '../../test/fakes/provider.js';
@@ -207,12 +207,24 @@ describe('withProviderMetrics', () => {
     expect(inner.runs).toEqual([stop.signal]);
   });
 
-  it('adds no run or notReadyReasons the provider lacks, and a stopSlackMs of 0', () => {
+  it('adds no run, notReadyReasons or stopSlackMs the provider lacks', () => {
     const { m } = metrics();
     const provider = withProviderMetrics(new FakeProvider(), m);
     expect(isRunnable(provider)).toBe(false);
     expect('notReadyReasons' in provider).toBe(false);
-    expect(provider.stopSlackMs).toBe(0);
+    expect(provider.stopSlackMs).toBeUndefined();
+  });
+
+  it('passes on a capability the provider has beyond the contract, with the provider as this', async () => {
+    const { m } = metrics();
+    class WithLogs extends FakeProvider {
+      readonly #lines = ['one', 'two'];
+      async *containerLogs(): AsyncIterable<string> { for (const l of this.#lines) yield await Promise.resolve(l); }
+    }
+    const wrapped = withProviderMetrics(new WithLogs(), m) as Provider & Partial<WithLogs>;
+    const lines: string[] = [];
+    for await (const l of wrapped.containerLogs?.() ?? []) lines.push(l);
+    expect(lines).toEqual(['one', 'two']);
   });
 
   it('reports memory() as orca_provider_tracked at every scrape', async () => {

@@ -5,7 +5,7 @@
 import { LaunchError, OrcaError, TerminateRefusedError } from '../domain/errors.js';
 import type { InstanceState } from '../domain/instance.js';
 import type { InstanceLauncher } from '../ports/launcher.js';
-import { isRunnable, type Provider } from '../provider/provider.js';
+import type { Provider } from '../provider/provider.js';
 import type { Metrics } from './metrics.js';
 
 const states: readonly InstanceState[] = ['pending', 'running', 'shutting-down', 'terminated', 'stopping', 'stopped', 'unknown'];
@@ -56,7 +56,11 @@ type Method = 'createPod' | 'updatePod' | 'deletePod' | 'getPodStatus' | 'listPo
 /** A provider with its own collections to report. */
 export type Tracked = Provider & { memory?(): Readonly<Record<string, number>> };
 
-/** The provider with its calls timed by method and error code; its collections feed orca_provider_tracked. */
+/**
+ * The provider with its calls timed by method and error code; its collections feed
+ * orca_provider_tracked. Everything else (run, readiness, the optional capabilities the kubelet API
+ * looks for) is the provider's own, reached through the wrapper unchanged.
+ */
 export function withProviderMetrics(provider: Tracked, m: Metrics): Provider {
   const timed = <A extends unknown[], R>(method: Method, f: (...a: A) => Promise<R>) => async (...a: A): Promise<R> => {
     const end = m.providerSeconds.startTimer({ method });
@@ -70,19 +74,19 @@ export function withProviderMetrics(provider: Tracked, m: Metrics): Provider {
     }
   };
   if (provider.memory !== undefined) m.trackProvider(() => provider.memory?.() ?? {});
-  const optional = {
-    ...(isRunnable(provider) ? { run: (signal: AbortSignal) => provider.run(signal) } : {}),
-    ...(provider.notReadyReasons === undefined ? {} : { notReadyReasons: () => provider.notReadyReasons?.() ?? [] }),
-    ...(provider.ready === undefined ? {} : { ready: provider.ready }),
-  };
-  return {
+  const calls: Readonly<Record<Method, unknown>> = {
     createPod: timed('createPod', provider.createPod.bind(provider)),
     updatePod: timed('updatePod', provider.updatePod.bind(provider)),
     deletePod: timed('deletePod', provider.deletePod.bind(provider)),
     getPodStatus: timed('getPodStatus', provider.getPodStatus.bind(provider)),
     listPods: timed('listPods', provider.listPods.bind(provider)),
-    onStatusChange: (notify) => { provider.onStatusChange(notify); },
-    get stopSlackMs() { return provider.stopSlackMs ?? 0; },
-    ...optional,
   };
+  const isTimed = (p: string | symbol): p is Method => typeof p === 'string' && Object.hasOwn(calls, p);
+  return new Proxy(provider, {
+    get(target, prop) {
+      if (isTimed(prop)) return calls[prop];
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
 }

@@ -12,7 +12,7 @@ import type { Ec2Settings } from '../../src/ec2/settings.js';
 import { FakeClock } from './clock.js';
 import { FakePods } from './kube.js';
 import { FakeLauncher } from './launcher.js';
-import { aPod, refOf } from '../builders.js';
+import { aPod, refOf } from './builders.js';
 
 export const p5: InstanceTypeInfo = {
   type: 'p5.48xlarge', vcpus: 192, memoryMiB: 2_097_152, architectures: ['x86_64'], efaInterfaces: 32, networkPerformance: '',
