@@ -1,11 +1,55 @@
-// Builds the client-node KubeConfig: an explicit kubeconfig file, else in-cluster, else ~/.kube/config.
-import { KubeConfig } from '@kubernetes/client-node';
+// Builds the client-node KubeConfig: an explicit kubeconfig file, else in-cluster, else ~/.kube/config,
+// with one keep-alive connection pool per apiserver identity for every call, watches included.
+import { createHash } from 'node:crypto';
+import type { Agent } from 'node:http';
+import { KubeConfig, type Cluster } from '@kubernetes/client-node';
 
 export function loadKubeConfig(file: string | undefined): KubeConfig {
   const kc = new KubeConfig();
   if (file === undefined) kc.loadFromDefault();
   else kc.loadFromFile(file);
+  shareConnections(kc);
   return kc;
+}
+
+type AgentFactory = (cluster: Cluster | null, options: Record<string, unknown>) => Agent;
+
+/** The identity of a connection: the server, its proxy, and every TLS option (certificates by content). */
+function identity(cluster: Cluster | null, options: Readonly<Record<string, unknown>>): string {
+  const h = createHash('sha256').update(`${cluster?.server ?? ''}\n${cluster?.proxyUrl ?? ''}`);
+  for (const [k, v] of Object.entries(options).sort(([a], [b]) => a.localeCompare(b))) {
+    if (v !== undefined) h.update(`\n${k}=`).update(Buffer.isBuffer(v) ? v : JSON.stringify(v));
+  }
+  return h.digest('hex');
+}
+
+/** Agents kept at most: a rotated client certificate makes a new identity; the oldest pool is closed. */
+export const maxConnectionPools = 4;
+
+/**
+ * client-node 1.4 builds a new agent — so a new TCP and TLS connection, with the client certificate —
+ * for every request (KubeConfig's createAgent, called per request for API calls and watches). This
+ * keeps one keep-alive agent per identity instead: each status patch and Lease renewal reuses a
+ * connection, as a kubelet does. createAgent is private to client-node's typings, so it is replaced
+ * on this one instance.
+ */
+export function shareConnections(kc: KubeConfig): void {
+  const target = kc as unknown as { createAgent: AgentFactory };
+  const build = target.createAgent.bind(kc);
+  const pools = new Map<string, Agent>();
+  target.createAgent = (cluster, options) => {
+    const key = identity(cluster, options);
+    const known = pools.get(key);
+    if (known !== undefined) return known;
+    const agent = build(cluster, { ...options, keepAlive: true });
+    pools.set(key, agent);
+    for (const [old, a] of pools) {
+      if (pools.size <= maxConnectionPools) break;
+      pools.delete(old);
+      a.destroy();
+    }
+    return agent;
+  };
 }
 
 /** The HTTP status of a client-node error (ApiException.code or a watch error's statusCode). */
