@@ -76,10 +76,17 @@ module.exports = {
     },
     {
       name: 'controllers-use-the-provider-contract',
-      comment: 'controllers/ and kubelet-api/ know providers only through provider/ (the contract), never the EC2 or agent code.',
+      comment: 'controllers/ and kubelet-api/ know providers only through provider/ (the contract), never the EC2, agent or logs code.',
       severity: 'error',
       from: { path: only(['controllers', 'kubelet-api']) },
-      to: { path: only(['ec2', 'agent-protocol']) },
+      to: { path: only(['ec2', 'agent-protocol', 'logs']) },
+    },
+    {
+      name: 'logs-imports-core-ports-and-contract',
+      comment: 'logs/ serves kubectl logs over the LogStore port (a LogsCapable of the contract); it knows no adapter, provider or server.',
+      severity: 'error',
+      from: { path: layer('logs') },
+      to: { path: '^src/', pathNot: [only(['domain', 'ports', 'provider', 'logs']), '^src/observability/logger\\.ts$'] },
     },
     {
       name: 'observability-imports-core-and-contract',

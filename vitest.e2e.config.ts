@@ -6,7 +6,7 @@ export default defineConfig({
     reporters: ['default', ['json', { outputFile: '.vitest/e2e.json' }]],
     include: ['test/e2e/**/*.e2e.test.ts'],
     globalSetup: ['test/e2e/global-setup.ts'],
-    setupFiles: ['test/e2e/failure-logs.ts'],
+    setupFiles: ['test/e2e/failure-logs.ts', 'test/e2e/fresh-aws.ts'],
     fileParallelism: false,
     testTimeout: 180_000,
     hookTimeout: 300_000,

@@ -48,7 +48,7 @@ report_container() {
   c=$1
   report "orca.research/c/$c" "$(cget "$c" state waiting) $(cget "$c" reason ContainerCreating) $(cget "$c" exit) $(cget "$c" restarts 0) $(cget "$c" started) $(cget "$c" finished) $(cget "$c" last_exit) $(cget "$c" last_reason) $(cget "$c" last_started) $(cget "$c" last_finished) $(cget "$c" image_id)"
 }
-report_pod() { report orca.research/state "v1 $1 $(cget pod notice) $(cget pod usage)"; }
+report_pod() { report orca.research/state "v1 $1 $(cget pod notice) -"; }
 
 fetch_assignment() {
   aws ssm get-parameters-by-path --region "$REGION" --path "$ORCA_PARAM_PREFIX/$ID/" --with-decryption \
@@ -175,18 +175,45 @@ watch_notices() {
   cset pod notice "$notice"
 }
 
-# Usage for `kubectl top`, rounded (100m CPU, 64 MiB) and read at most once a minute, so the
-# state tag is not rewritten at every round (CreateTags is throttled per account).
+# Usage for `kubectl top` (orca.research/usage, docs/agent.md): each container's current run from
+# docker stats, the GPUs from nvidia-smi; two significant digits. Measured at most once a minute;
+# the tag is rewritten when a value changed, or after 10 minutes (CreateTags is throttled).
+usage_value() {
+  awk -v now="$(now)" -v list="$1" '
+    function sig(v, p) { if (v <= 0) return 0; if (v < 1) return 1; p = 1; while (v >= 100 * p) p *= 10; return int(v / p + 0.5) * p }
+    function mib(v, n) { n = v + 0; if (v ~ /TiB/) return n * 1048576; if (v ~ /GiB/) return n * 1024; if (v ~ /MiB/) return n; if (v ~ /KiB/) return n / 1024; return n / 1048576 }
+    $1 == "gpu" { if ($2 $3 $4 ~ /^[0-9.]+$/) { g++; u += $2; used += $3; total += $4 } next }
+    { cpu[$1] = $2 * 10; mem[$1] = mib($3) }
+    END {
+      out = "u1 " now; if (g) out = out " nvidia:" g ":" int(u / g + 0.5) ":" sig(used) ":" int(total)
+      n = split(list, c, " "); k = n > 10 ? 9 : n
+      for (i = 1; i <= n; i++) {
+        e = c[i]; ok = (e in mem) && mem[e] > 0
+        if (i > k) { if (ok) { rc += cpu[e]; rm += mem[e] } continue }
+        if (!ok) { out = out " -"; continue }
+        r = e; sub(/.*-/, "", r); out = out " " r ":" sig(cpu[e]) ":" sig(mem[e])
+      }
+      if (n > k) out = out " +" (n - k) ":" sig(rc) ":" sig(rm)
+      print out
+    }'
+}
 measure_usage() {
   [ "$(now)" -ge "$(cget pod usage_next 0)" ] || return 0
   cset pod usage_next $(($(now) + 60))
-  names=''
-  for c in $ORCA_CONTAINERS; do [ "$(cget "$c" state)" = running ] && names="$names orca-$c-$(cget "$c" restarts 0)"; done
-  [ -n "$names" ] || { cset pod usage -; return 0; }
-  # shellcheck disable=SC2086 # one word per container name
-  cset pod usage "$(docker stats --no-stream --format '{{.CPUPerc}} {{.MemUsage}}' $names 2>/dev/null | awk '
-    function bytes(v) { n = v + 0; if (v ~ /GiB/) n *= 1073741824; else if (v ~ /MiB/) n *= 1048576; else if (v ~ /KiB/) n *= 1024; return n }
-    { cpu += $1 * 10; mem += bytes($2) } END { printf "%d:%d", int(cpu / 100 + 0.5) * 100, int(mem / 67108864 + 0.5) * 67108864 }')"
+  list='' names=''
+  for c in $ORCA_CONTAINERS; do
+    run="orca-$c-$(cget "$c" restarts 0)"
+    if [ "$(cget "$c" state)" = running ]; then list="$list $run" names="$names $run"; else list="$list -"; fi
+  done
+  value=$({
+    # shellcheck disable=SC2086 # one word per container name
+    [ -n "$names" ] && docker stats --no-stream --format '{{.Name}} {{.CPUPerc}} {{.MemUsage}}' $names 2>/dev/null
+    command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi --query-gpu=utilization.gpu,memory.used,memory.total --format=csv,noheader,nounits 2>/dev/null | sed 's/^/gpu /; s/,/ /g'
+  } | usage_value "$list")
+  old=$(cget pod usage)
+  [ "${value#u1 * }" = "${old#u1 * }" ] && [ "$(now)" -lt "$(cget pod usage_refresh 0)" ] && return 0
+  [ "${#value}" -le 256 ] || { log "usage of ${#value} characters not reported"; return 0; }
+  report orca.research/usage "$value" && cset pod usage "$value" && cset pod usage_refresh $(($(now) + 600))
 }
 
 # SIGTERM to container $1's current run, SIGKILL after the grace period; records how it ended.

@@ -2,6 +2,7 @@
 // No logic lives here; only main.ts imports it.
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { Registry } from 'prom-client';
 import type { Config } from './config/schema.js';
 import { NodeController } from './controllers/node-controller.js';
@@ -12,18 +13,27 @@ import { createLeaseApi, createNodeApi } from './k8s/node-api.js';
 import { createEventRecorder, createPodWriter } from './k8s/pod-api.js';
 import { createPodInformer } from './k8s/pod-informer.js';
 import { createConfigSource } from './k8s/config-source.js';
-import type { ConfigSource, PodSource } from './ports/kube.js';
+import { createAccessReviewer, createTokenReviewer } from './k8s/review-api.js';
+import { KubeletAuth } from './kubelet-api/auth.js';
+import { buildKubeletServer } from './kubelet-api/server.js';
+import { KubeletTls } from './kubelet-api/tls.js';
+import type { AccessReviewer, ConfigSource, PodSource, TokenReviewer } from './ports/kube.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { createOpsServer } from './observability/ops-server.js';
 import { withLauncherMetrics, withProviderMetrics } from './observability/provider-metrics.js';
 import type { Metrics } from './observability/metrics.js';
-import { isRunnable, type Provider } from './provider/provider.js';
-import { createAwsAdapters } from './aws/adapters.js';
+import { isRunnable, isStatsCapable, type LogsCapable, type Provider } from './provider/provider.js';
+import { ContainerLogs } from './logs/container-logs.js';
+import { LogFollowers } from './logs/followers.js';
+import { ReadBudget } from './logs/read-budget.js';
+import { parsePodKey } from './domain/pod.js';
+import { createAwsAdapters, type AwsAdapters } from './aws/adapters.js';
 import { loadCatalog } from './catalog-files.js';
 import { Ec2Provider } from './ec2/ec2-provider.js';
 import { noProvider } from './provider/no-provider.js';
 import { agentSettings, agentUserData } from './agent-protocol/user-data.js';
+import { logStreamName } from './agent-protocol/tags.js';
 import type { EventRecorder } from './ports/kube.js';
 import { systemClock } from './system-clock.js';
 
@@ -64,14 +74,38 @@ function nodeParams(deps: AppDeps): NodeParams {
   };
 }
 
-/** The EC2 provider when subnets are configured; otherwise one that launches nothing. */
-function configuredProvider(d: AppDeps & { readonly events: EventRecorder; readonly params: NodeParams; readonly configs: ConfigSource; readonly pods: PodSource; readonly metrics: Metrics }): Provider {
-  const { config } = d;
+/** The cluster id on every instance, and the AWS adapters when subnets are configured (without them ORCA calls no AWS API). */
+function awsAdapters(config: Config, nodeName: string): { readonly clusterId: string; readonly adapters: AwsAdapters | undefined } {
   const aws = config.aws;
-  if (aws.subnets.length === 0) return noProvider;
-  const clusterId = aws.clusterId ?? d.params.name;
+  const clusterId = aws.clusterId ?? nodeName;
+  if (aws.subnets.length === 0) return { clusterId, adapters: undefined };
+  return { clusterId, adapters: createAwsAdapters({ region: aws.region, endpoint: aws.endpoint, now: () => systemClock.now(), assignmentPrefix: agentSettings(clusterId).paramPrefix }) };
+}
+
+/** ORCA's own registry (never prom-client's global one) with every metric on it. */
+function appMetrics(version: string): { readonly registry: Registry; readonly metrics: Metrics } {
+  const registry = new Registry();
+  const metrics = createMetrics(registry);
+  metrics.buildInfo.set({ version, nodejs: process.version }, 1);
+  return { registry, metrics };
+}
+
+interface ProviderParts {
+  readonly events: EventRecorder;
+  readonly params: NodeParams;
+  readonly configs: ConfigSource;
+  readonly pods: PodSource;
+  readonly metrics: Metrics;
+  readonly adapters: AwsAdapters | undefined;
+  readonly clusterId: string;
+}
+
+/** The EC2 provider when subnets are configured; otherwise one that launches nothing. */
+function configuredProvider(d: AppDeps & ProviderParts): Provider {
+  const { config, adapters, clusterId } = d;
+  const aws = config.aws;
+  if (adapters === undefined) return noProvider;
   const i = config.instances;
-  const adapters = createAwsAdapters({ region: aws.region, endpoint: aws.endpoint, now: () => systemClock.now(), assignmentPrefix: agentSettings(clusterId).paramPrefix });
   return new Ec2Provider({
     ...adapters, launcher: withLauncherMetrics(adapters.launcher, d.metrics),
     catalog: loadCatalog(d.catalogDir, aws.region),
@@ -85,6 +119,24 @@ function configuredProvider(d: AppDeps & { readonly events: EventRecorder; reado
       userData: agentUserData(agentSettings(clusterId), d.agentScript), dryRun: aws.dryRun, pollMs: i.pollSeconds * 1000, tags: aws.tags,
       batchWindowMs: i.batchWindowSeconds * 1000, batchMax: i.batchMaxInstances, unassignedGraceMs: i.unassignedGraceSeconds * 1000,
     },
+  });
+}
+
+/** `kubectl logs` from the streams the agent writes, under one read budget; undefined without AWS. */
+function containerLogs(d: { readonly config: Config; readonly log: Logger; readonly metrics: Metrics; readonly adapters: AwsAdapters | undefined; readonly clusterId: string }): LogsCapable | undefined {
+  if (d.adapters === undefined) return undefined;
+  const l = d.config.kubeletApi.logs;
+  const group = agentSettings(d.clusterId).logGroup;
+  const store = d.adapters.logs;
+  const budget = new ReadBudget({ clock: systemClock, perSecond: l.readsPerSecond, burst: l.readBurst, onSpend: () => { d.metrics.logReads.inc(); } });
+  const followers = new LogFollowers({
+    store, budget, clock: systemClock, log: d.log.child({ component: 'logs' }), group,
+    timings: { pollMs: l.followPollSeconds * 1000, lateMs: 15_000, drainMs: 5000 },
+  });
+  d.metrics.trackLogFollowers(() => followers.active);
+  return new ContainerLogs({
+    store, budget, followers, clock: systemClock, group,
+    streamOf: (t) => logStreamName({ ...parsePodKey(t.ref.key), uid: t.ref.uid }, t.container, t.run),
   });
 }
 
@@ -106,19 +158,54 @@ async function stopsInTime(running: Promise<unknown>, signal: AbortSignal): Prom
   }
 }
 
-export function buildApp(deps: AppDeps): App {
+interface KubeletApiParts {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly reviews: { readonly tokens: TokenReviewer; readonly access: AccessReviewer };
+  readonly tls: KubeletTls;
+  readonly pods: PodSource;
+  readonly provider: Provider;
+  readonly logs: LogsCapable | undefined;
+  readonly nodeName: string;
+}
+
+/** The kubelet API: its certificates, a kubelet's authentication and authorization, its routes. */
+function kubeletApi(d: KubeletApiParts): ReturnType<typeof buildKubeletServer> {
+  const auth = new KubeletAuth({ ...d.reviews, clock: systemClock, nodeName: d.nodeName, allowAnonymous: d.config.kubeletApi.anonymous });
+  return buildKubeletServer({
+    nodeName: d.nodeName, auth, pods: d.pods, provider: d.provider, log: d.log, tls: d.tls, now: () => systemClock.now(),
+    nodeStartTime: systemClock.now(),
+    ...(d.logs === undefined ? {} : { logs: d.logs }),
+    ...(isStatsCapable(d.provider) ? { stats: d.provider } : {}),
+    x509Of: (req) => d.tls.identity(req.socket as TLSSocket),
+  });
+}
+
+/** The serving certificate and client CA the config names (else a self-signed certificate). */
+function loadTls(config: Config, base: NodeParams, log: Logger): Promise<KubeletTls> {
+  const k = config.kubeletApi;
+  return KubeletTls.load(
+    { ...(k.tlsCertFile === undefined ? {} : { certFile: k.tlsCertFile }), ...(k.tlsKeyFile === undefined ? {} : { keyFile: k.tlsKeyFile }), ...(k.clientCAFile === undefined ? {} : { clientCaFile: k.clientCAFile }) },
+    { clock: systemClock, log, nodeName: base.name, nodeIP: base.internalIP },
+  );
+}
+
+export async function buildApp(deps: AppDeps): Promise<App> {
   const { config, log } = deps;
-  const registry = new Registry();
-  const metrics = createMetrics(registry);
-  metrics.buildInfo.set({ version: deps.version, nodejs: process.version }, 1);
+  const { registry, metrics } = appMetrics(deps.version);
   const kc = loadKubeConfig(deps.kubeconfig);
-  const params = nodeParams(deps);
+  const base = nodeParams(deps);
+  const tls = await loadTls(config, base, log);
+  const params: NodeParams = tls.selfSigned ? { ...base, readyNote: `the kubelet API serves a ${tls.describe()}` } : base;
   const pods = createPodInformer({ kc, nodeName: params.name, log, clock: systemClock, onRestart: () => { metrics.informerRestarts.inc({ resource: 'pods' }); } });
-  const onApiError = (operation: string): void => { metrics.apiErrors.inc({ operation }); };
-  const node = new NodeController({ nodes: createNodeApi(kc), leases: createLeaseApi(kc), clock: systemClock, log, params, onApiError });
+  const node = new NodeController({
+    nodes: createNodeApi(kc), leases: createLeaseApi(kc), clock: systemClock, log, params, onApiError: (operation) => { metrics.apiErrors.inc({ operation }); },
+  });
   const events = createEventRecorder({ kc, nodeName: params.name, log, now: () => systemClock.now() });
   const providerDeps = { config, log, configs: createConfigSource(kc) };
-  const provider = withProviderMetrics(deps.provider?.(providerDeps) ?? configuredProvider({ ...deps, events, params, configs: providerDeps.configs, pods, metrics }), metrics);
+  const { clusterId, adapters } = awsAdapters(config, params.name);
+  const provider = withProviderMetrics(deps.provider?.(providerDeps) ?? configuredProvider({ ...deps, events, params, configs: providerDeps.configs, pods, metrics, adapters, clusterId }), metrics);
+  if (isStatsCapable(provider)) metrics.trackAccelerators(() => provider.podStats(AbortSignal.timeout(5000)));
   const podController = new PodController({
     pods, writer: createPodWriter(kc), provider, clock: systemClock, log, metrics, hostIP: params.internalIP,
     events,
@@ -131,24 +218,28 @@ export function buildApp(deps: AppDeps): App {
     ...(provider.notReadyReasons?.() ?? []),
   ];
   const ops = createOpsServer({ registry, readiness: { notReadyReasons } });
+  const kubelet = kubeletApi({ config, log, reviews: { tokens: createTokenReviewer(kc), access: createAccessReviewer(kc) }, tls, pods, provider, nodeName: params.name, logs: containerLogs({ config, log, metrics, adapters, clusterId }) });
   return {
     async run(signal: AbortSignal): Promise<void> {
       ops.listen(config.ops.port, config.ops.host);
       await once(ops, 'listening');
+      const { host } = config.kubeletApi;
+      await kubelet.listen({ port: config.node.kubeletPort, host });
+      log.info({ port: config.node.kubeletPort, host, certificate: tls.describe(), clientCertificates: tls.verifiesClientCertificates }, 'kubelet API listening');
       log.info({ node: params.name, region: config.aws.region, opsPort: (ops.address() as AddressInfo).port, version: deps.version }, 'orca started');
       void Promise.all([node.registered, pods.synced, provider.ready]).then(() => {
         metrics.ready.set(1);
         log.info({}, 'orca ready');
       });
       const running = Promise.all([
-        node.run(signal), pods.run(signal), podController.run(signal),
+        node.run(signal), pods.run(signal), podController.run(signal), tls.run(signal),
         isRunnable(provider) ? provider.run(signal) : Promise.resolve(),
       ]);
       if (await stopsInTime(running, signal)) log.info({ reason: String(signal.reason) }, 'orca stopping');
       else log.warn({ reason: String(signal.reason), waitedMs: shutdownDeadlineMs }, 'orca stopping although a component has not stopped yet');
       ops.close();
       ops.closeAllConnections();
-      await once(ops, 'close');
+      await Promise.all([once(ops, 'close'), kubelet.close()]);
       log.info({}, 'orca stopped');
     },
   };

@@ -59,7 +59,14 @@ async function start(flags: Flags, io: CliIo): Promise<number> {
   const kubeconfig = flags.kubeconfig ?? (io.env.KUBECONFIG === '' ? undefined : io.env.KUBECONFIG);
   const catalogDir = fileURLToPath(new URL('../instance-catalog/', import.meta.url));
   const agentScript = readFileSync(new URL('../agent/orca-agent.sh', import.meta.url), 'utf8');
-  await buildApp({ config, log, version, kubeconfig, defaultInternalIP: defaultInternalIP(io.env), provider: io.provider, catalogDir, agentScript }).run(io.signal);
+  let app;
+  try {
+    app = await buildApp({ config, log, version, kubeconfig, defaultInternalIP: defaultInternalIP(io.env), provider: io.provider, catalogDir, agentScript });
+  } catch (e) {
+    io.stderr(`orca: cannot start: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 2;
+  }
+  await app.run(io.signal);
   return 0;
 }
 

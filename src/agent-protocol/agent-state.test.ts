@@ -9,13 +9,14 @@ const iso = (s: number): string => kubeTime(new Date(s * 1000));
 describe('parseAgentState', () => {
   it('reads the pod state, notice, usage and each container with its previous run', () => {
     const s = parseAgentState({
-      'orca.research/state': 'v1 Running spot-interruption:terminate 1500:2147483648',
+      'orca.research/state': 'v1 Running spot-interruption:terminate -',
+      'orca.research/usage': `u1 ${String(t0)} 0:1500:2048`,
       'orca.research/c/main': `waiting CrashLoopBackOff - 2 ${String(t0)} ${String(t0 + 5)} 3 Error ${String(t0)} ${String(t0 + 5)}`,
       'orca.research/c/side': `running - - 0 ${String(t0)} - - - - - sha256:${'ab'.repeat(32)}`,
       'orca.research/pod-uid': 'u',
     });
     expect(s).toEqual({
-      pod: 'Running', notice: { kind: 'spot-interruption', action: 'terminate', text: 'spot-interruption:terminate' }, usage: { cpuMillicores: 1500, memoryBytes: 2147483648 },
+      pod: 'Running', notice: { kind: 'spot-interruption', action: 'terminate', text: 'spot-interruption:terminate' }, usage: { measuredAt: t0 * 1000, containers: [{ run: 0, cpuMillicores: 1500, memoryBytes: 2147483648 }], accelerators: [] },
       containers: new Map([
         ['main', { name: 'main', state: 'waiting', reason: 'CrashLoopBackOff', restarts: 2, run: { startedAt: iso(t0), finishedAt: iso(t0 + 5) }, last: { exitCode: 3, reason: 'Error', startedAt: iso(t0), finishedAt: iso(t0 + 5) } }],
         ['side', { name: 'side', state: 'running', restarts: 0, imageID: `sha256:${'ab'.repeat(32)}`, run: { startedAt: iso(t0) } }],
@@ -25,6 +26,10 @@ describe('parseAgentState', () => {
 
   it.each([{}, { 'orca.research/state': 'v2 Running - -' }, { 'orca.research/state': '' }])('is undefined without a v1 state tag (%j)', (tags) => {
     expect(parseAgentState(tags)).toBeUndefined();
+  });
+
+  it('ignores the pod-level usage an older agent wrote in the state tag', () => {
+    expect(parseAgentState({ 'orca.research/state': 'v1 Running - 1500:2147483648' })).toEqual({ pod: 'Running', containers: new Map() });
   });
 
   it('ignores a container tag it cannot read', () => {

@@ -4,6 +4,7 @@ import { isTerminalPhase, type ContainerState, type ContainerStatus, type PodPha
 import { kubeTime, type ReportedStatus } from '../domain/pod-status.js';
 import { defined } from '../domain/objects.js';
 import { TAG } from './tag-keys.js';
+import { parseUsage, type AgentUsage } from './usage.js';
 
 /** The pod states the agent reports, in the order it goes through them. */
 export const agentPodStates = ['WaitingForAssignment', 'Initializing', 'InitFailed', 'Running', 'Finished', 'Stopped'] as const;
@@ -31,7 +32,8 @@ export interface AgentState {
   readonly pod: AgentPodState;
   /** The tag's text: spot-interruption:<action> or rebalance. */
   readonly notice?: AgentNotice;
-  readonly usage?: { readonly cpuMillicores: number; readonly memoryBytes: number };
+  /** What the containers and accelerators used when the agent last measured (its usage tag). */
+  readonly usage?: AgentUsage;
   readonly containers: ReadonlyMap<string, AgentContainer>;
 }
 
@@ -57,11 +59,6 @@ function parseContainer(name: string, value: string): AgentContainer | undefined
   };
 }
 
-function parseUsage(v: string | undefined): AgentState['usage'] {
-  const [cpu, mem] = (dash(v) ?? '').split(':').map(Number);
-  return cpu === undefined || mem === undefined || !Number.isFinite(cpu) || !Number.isFinite(mem) ? undefined : { cpuMillicores: cpu, memoryBytes: mem };
-}
-
 function parseNotice(v: string | undefined): AgentNotice | undefined {
   const text = dash(v);
   if (text === 'rebalance') return { kind: 'rebalance', text };
@@ -73,7 +70,8 @@ const podState = (v: string | undefined): AgentPodState | undefined => agentPodS
 
 /** The agent's state from an instance's tags; undefined before the agent reported anything it understands. */
 export function parseAgentState(tags: Readonly<Record<string, string>>): AgentState | undefined {
-  const [version, pod, notice, usage] = (tags[TAG.state] ?? '').split(' ');
+  // The fourth field once held the pod's usage (now the usage tag): ignored.
+  const [version, pod, notice] = (tags[TAG.state] ?? '').split(' ');
   const state = podState(pod);
   if (version !== 'v1' || state === undefined) return undefined;
   const containers = new Map<string, AgentContainer>();
@@ -82,7 +80,7 @@ export function parseAgentState(tags: Readonly<Record<string, string>>): AgentSt
     const c = parseContainer(k.slice(TAG.containerPrefix.length), v);
     if (c !== undefined) containers.set(c.name, c);
   }
-  return { pod: state, containers, ...defined({ notice: parseNotice(notice), usage: parseUsage(usage) }) };
+  return { pod: state, containers, ...defined({ notice: parseNotice(notice), usage: parseUsage(tags[TAG.usage]) }) };
 }
 
 function stateOf(c: AgentContainer): ContainerState {

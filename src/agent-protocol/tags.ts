@@ -47,10 +47,10 @@ export function podTags(p: PodIdentity): Record<string, string> {
   return { Name: `orca-${p.namespace}-${p.name}`.slice(0, 255), [TAG.podName]: p.name, [TAG.podUid]: p.uid };
 }
 
-/** Tags an instance will carry for a pod: ORCA's (with the launch key), the pod's, the agent's state and one per container. */
+/** Tags an instance will carry for a pod: ORCA's (with the launch key), the pod's, the agent's state and usage, and one per container. */
 export function tagCount(launch: Readonly<Record<string, string>>, containers: number): number {
-  const own = new Set([...Object.keys(launch), TAG.launchKey, ...Object.keys(podTags({ namespace: '', name: '', uid: '' }))]);
-  return own.size + 1 + containers;
+  const own = new Set([...Object.keys(launch), TAG.launchKey, ...Object.keys(podTags({ namespace: '', name: '', uid: '' })), TAG.state, TAG.usage]);
+  return own.size + containers;
 }
 
 /** An instance of this cluster as ORCA reads it: EC2's facts plus every ORCA tag, decoded. */

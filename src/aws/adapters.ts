@@ -1,9 +1,12 @@
 // Builds ORCA's AWS adapters over SDK v3 clients that share one region and endpoint. The SDK's own
 // retry strategy (standard mode, 3 attempts) handles throttling and transient errors; EC2's
 // capacity errors are not retried (retry.ts).
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { AssignmentStore } from '../ports/assignments.js';
+import type { LogStore } from '../ports/log-store.js';
+import { createCloudWatchLogStore } from './cloudwatch-log-store.js';
 import type { InstanceSignals } from '../ports/signals.js';
 import type { ImageSource, ReservationSource, SpotPriceSource } from '../ports/catalog.js';
 import type { InstanceLauncher } from '../ports/launcher.js';
@@ -22,6 +25,8 @@ export interface AwsAdapters {
   readonly reservations: ReservationSource;
   readonly assignments: AssignmentStore;
   readonly signals: InstanceSignals;
+  /** Containers' output (CloudWatch Logs; the SDK's standard retries back off on throttling). */
+  readonly logs: LogStore;
 }
 
 export interface AwsAdapterOptions {
@@ -42,7 +47,9 @@ export function createAwsAdapters(o: AwsAdapterOptions): AwsAdapters {
   const client = { region: o.region, requestHandler, ...(o.endpoint === undefined ? {} : { endpoint: o.endpoint }) };
   const ec2 = new EC2Client({ ...client, retryStrategy: new NoCapacityRetryStrategy() });
   const ssm = new SSMClient(client);
+  const logs = createCloudWatchLogStore(new CloudWatchLogsClient(client));
   return {
+    logs,
     launcher: createEc2Launcher(ec2), images: createImageSource(ssm, ec2), spot: createSpotPriceSource(ec2, o.now), reservations: createReservationSource(ec2),
     assignments: createSsmAssignmentStore(ssm, { prefix: o.assignmentPrefix }), signals: createSsmSignals(ssm),
   };

@@ -86,6 +86,27 @@ const Node = z.strictObject({
   }).prefault({}),
 });
 
+const KubeletApi = z.strictObject({
+  /** Address the kubelet API listens on; its port is node.kubeletPort. */
+  host: z.string().default('0.0.0.0'),
+  /** Serving certificate (PEM, may hold the chain) and its key; reloaded when they change. Without them, a self-signed certificate. */
+  tlsCertFile: z.string().min(1).optional(),
+  tlsKeyFile: z.string().min(1).optional(),
+  /** CA bundle that signed the apiserver's kubelet client certificate (--kubelet-client-certificate): x509 client authentication. */
+  clientCAFile: z.string().min(1).optional(),
+  /** Let requests without credentials in as system:anonymous (still authorised by SubjectAccessReview). */
+  anonymous: z.boolean().default(false),
+  /** `kubectl logs` reads CloudWatch Logs, whose read calls are limited per account and region (FilterLogEvents 5/s, GetLogEvents 25/s, not raisable). */
+  logs: z.strictObject({
+    /** Read calls a second ORCA spends at most, on average, for every `kubectl logs` of the node together. */
+    readsPerSecond: z.number().min(0.1).max(25).default(2),
+    /** Read calls ORCA may make at once after a quiet spell. */
+    readBurst: z.int().min(1).max(25).default(5),
+    /** How often the followers of `kubectl logs -f` are polled (one call per 100 followed containers). */
+    followPollSeconds: z.number().min(0.2).max(60).default(1),
+  }).prefault({}),
+}).refine((k) => (k.tlsCertFile === undefined) === (k.tlsKeyFile === undefined), { message: 'tlsCertFile and tlsKeyFile go together', path: ['tlsKeyFile'] });
+
 const Logging = z.strictObject({
   level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
 });
@@ -101,6 +122,7 @@ export const ConfigSchema = z.strictObject({
   aws: Aws,
   node: Node,
   instances: Instances.prefault({}),
+  kubeletApi: KubeletApi.prefault({}),
   logging: Logging.prefault({}),
   ops: Ops.prefault({}),
 });

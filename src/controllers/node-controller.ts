@@ -52,7 +52,7 @@ export class NodeController {
       const desired = desiredNode(params, now);
       const node = { ...desired, spec: { taints: mergeTaints(existing.spec.taints, desired.spec.taints) } };
       await nodes.patchMeta(node);
-      this.#conditions = nodeConditions(now, undefined, existing.status.conditions);
+      this.#conditions = nodeConditions(now, undefined, existing.status.conditions, this.#d.params.readyNote);
       await nodes.patchStatus(params.name, nodeStatus(params, this.#conditions));
       this.#uid = existing.uid;
       this.#log.info({ uid: this.#uid }, 'node re-registered');
@@ -84,7 +84,7 @@ export class NodeController {
     }
     if (now.getTime() - this.#lastStatusAt < (this.#d.statusIntervalMs ?? 60_000)) return;
     try {
-      this.#conditions = nodeConditions(now.toISOString(), undefined, this.#conditions);
+      this.#conditions = nodeConditions(now.toISOString(), undefined, this.#conditions, this.#d.params.readyNote);
       await nodes.patchStatus(params.name, nodeStatus(params, this.#conditions));
       this.#lastStatusAt = now.getTime();
     } catch (err) {

@@ -18,8 +18,10 @@ export const TAG = {
   launchKey: 'orca.research/launch-key',
   /** Present (true) when the instance was launched with EC2 termination protection: ORCA lifts it before it terminates. */
   terminationProtection: 'orca.research/termination-protection',
-  /** Written by the agent: its pod state, notice and usage (agent-state.ts). */
+  /** Written by the agent: its pod state and notice (agent-state.ts). */
   state: 'orca.research/state',
+  /** Written by the agent: what the pod's containers and accelerators use (agent-protocol/usage.ts). */
+  usage: 'orca.research/usage',
   /** Written by the agent, one per container: orca.research/c/<container>. */
   containerPrefix: 'orca.research/c/',
 } as const;

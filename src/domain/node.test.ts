@@ -55,3 +55,11 @@ describe('mergeTaints', () => {
     expect(mergeTaints(existing, ours)).toEqual([ours[0], existing[0]]);
   });
 });
+
+describe('the Ready condition', () => {
+  it('carries a note after the kubelet\'s message, so kubectl describe node shows it', () => {
+    const [ready] = nodeConditions('2026-11-23T12:00:00Z', undefined, [], 'the kubelet API serves a self-signed certificate');
+    expect(ready).toMatchObject({ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status; the kubelet API serves a self-signed certificate' });
+    expect(nodeConditions('2026-11-23T12:00:00Z')[0]?.message).toBe('kubelet is posting ready status');
+  });
+});

@@ -36,6 +36,8 @@ export interface NodeParams {
   readonly extraLabels: Readonly<Record<string, string>>;
   readonly extraTaints: readonly Taint[];
   readonly capacity: Readonly<Record<string, string | number>>;
+  /** Appended to the Ready condition's message (e.g. the kubelet API serves a self-signed certificate). */
+  readonly readyNote?: string;
 }
 
 export const providerTaint: Taint = { key: 'virtual-kubelet.io/provider', value: 'aws', effect: 'NoSchedule' };
@@ -60,10 +62,10 @@ const healthy: readonly (readonly [string, string, string])[] = [
   ['PIDPressure', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'],
 ];
 
-/** Ready (or not, with `notReadyMessage`) plus the pressure conditions, all heartbeated at `now`. */
-export function nodeConditions(now: string, notReadyMessage?: string, previous: readonly NodeCondition[] = []): NodeCondition[] {
+/** Ready (or not, with `notReadyMessage`) plus the pressure conditions, all heartbeated at `now`; `note` follows the Ready message. */
+export function nodeConditions(now: string, notReadyMessage?: string, previous: readonly NodeCondition[] = [], note?: string): NodeCondition[] {
   const ready = notReadyMessage === undefined
-    ? { type: 'Ready', status: 'True' as const, reason: 'KubeletReady', message: 'kubelet is posting ready status' }
+    ? { type: 'Ready', status: 'True' as const, reason: 'KubeletReady', message: note === undefined ? 'kubelet is posting ready status' : `kubelet is posting ready status; ${note}` }
     : { type: 'Ready', status: 'False' as const, reason: 'KubeletNotReady', message: notReadyMessage };
   const all = [ready, ...healthy.map(([type, reason, message]) => ({ type, status: 'False' as const, reason, message }))];
   return all.map((c) => {
@@ -102,6 +104,6 @@ export function desiredNode(p: NodeParams, now: string): NodeManifest {
   return {
     metadata: { name: p.name, labels: nodeLabels(p) },
     spec: { taints: [providerTaint, ...p.extraTaints] },
-    status: nodeStatus(p, nodeConditions(now)),
+    status: nodeStatus(p, nodeConditions(now, undefined, [], p.readyNote)),
   };
 }

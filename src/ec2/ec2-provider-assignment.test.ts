@@ -72,7 +72,7 @@ describe('Ec2Provider assignments', () => {
     const e = env({ tags });
     const containers = Array.from({ length: 3 }, (_, i) => ({ name: `c${String(i)}`, image: 'pytorch' }));
     await expect(e.provider.createPod({ ...secretPod(), spec: { containers } }))
-      .rejects.toEqual(new PodRejectedError('TooManyTags', 'the instance would carry 53 tags (aws.tags, ORCA\'s own, one per container); EC2 allows 50'));
+      .rejects.toEqual(new PodRejectedError('TooManyTags', 'the instance would carry 54 tags (aws.tags, ORCA\'s own, one per container); EC2 allows 50'));
     await e.flush();
     expect(e.launcher.specs).toEqual([]);
   });

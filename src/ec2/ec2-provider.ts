@@ -15,7 +15,7 @@ import type { ConfigSource, EventRecorder } from '../ports/kube.js';
 import type { InstanceLauncher } from '../ports/launcher.js';
 import type { InstanceSignals } from '../ports/signals.js';
 import type { Logger } from '../observability/logger.js';
-import type { ProviderPod, RunnableProvider } from '../provider/provider.js';
+import type { ProviderPod, RunnableProvider, StatsCapable, UsageSamples } from '../provider/provider.js';
 import { buildAssignment } from '../agent-protocol/assignment-builder.js';
 import { AssignmentDelivery } from './assignment-delivery.js';
 import { agentStatus, instanceStatus, shapeOf } from './instance-status.js';
@@ -24,6 +24,7 @@ import type { InstanceCatalog } from './launch/launch-plan.js';
 import { Launches } from './launch/launches.js';
 import { PriceBook } from './launch/price-book.js';
 import { PodTable, type PodRecord } from './pod-table.js';
+import { usageSamples } from './pod-usage.js';
 import { timingsOf, type Ec2Settings, type Ec2Timings } from './settings.js';
 import { InstanceSync, podLog } from './sync.js';
 import { Tagger } from './tagger.js';
@@ -49,7 +50,7 @@ export interface Ec2ProviderDeps {
   readonly settings: Ec2Settings;
 }
 
-export class Ec2Provider implements RunnableProvider {
+export class Ec2Provider implements RunnableProvider, StatsCapable {
   readonly #d: Ec2ProviderDeps;
   readonly #t: Ec2Timings;
   readonly #log: Logger;
@@ -180,6 +181,12 @@ export class Ec2Provider implements RunnableProvider {
   async listPods(signal?: AbortSignal): Promise<readonly ProviderPod[]> {
     await this.#inventory.ready(signal);
     return this.#table.pods().filter((p) => !p.deleting).map((p) => ({ ref: p.ref, status: instanceStatus(this.#table.view(p)) }));
+  }
+
+  /** What the measured pods use now (`kubectl top`): the agents' last reports, CPU counters carried on to now. */
+  podStats(): Promise<UsageSamples> {
+    const entries = this.#table.pods().map((p) => ({ ref: p.ref, startTime: this.#table.view(p).instance?.launchTime, usage: p.usage }));
+    return Promise.resolve(usageSamples(entries, this.#table.forgottenCpuSeconds, this.#d.clock.now()));
   }
 
   /** One listing of the node's instances (one DescribeInstances, paginated) and what follows from it. */

@@ -71,6 +71,23 @@ describe('Inventory', () => {
     expect(ready).toBe(true);
   });
 
+  it('ready resolves only once every listener has taken the first listing in (a restart\'s clean-up sees the pods it holds)', async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => { release = r; });
+    const { launcher, inventory, heard } = setup(() => held);
+    add(launcher, 'i-1');
+    let ready = false;
+    const waiting = inventory.ready().then(() => { ready = true; });
+    const refreshing = inventory.refresh();
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+    expect([ready, heard.length]).toEqual([false, 0]);
+    expect(await within(inventory.ready(), 50)).toBe('hung');
+    release();
+    await refreshing;
+    await waiting;
+    expect([ready, heard.length]).toEqual([true, 1]);
+  });
+
   it('ready with a signal resolves after the first success', async () => {
     const { inventory } = setup();
     const stop = new AbortController();

@@ -33,6 +33,8 @@ export class Inventory {
   #last: Listing | undefined;
   #lastError: string | undefined;
   readonly #listeners: ((l: Listing) => Promise<void>)[] = [];
+  /** Every listener has taken a listing in: the provider's state holds what EC2 showed. */
+  #heard = false;
   #markReady: () => void = () => undefined;
   readonly #ready = new Promise<void>((r) => { this.#markReady = r; });
 
@@ -50,9 +52,9 @@ export class Inventory {
     this.#listeners.push(listener);
   }
 
-  /** Resolves once a listing succeeded; rejects when `signal` aborts first. */
+  /** Resolves once a listing succeeded and every listener has acted on it; rejects when `signal` aborts first. */
   ready(signal?: AbortSignal): Promise<void> {
-    if (this.#last !== undefined) return Promise.resolve();
+    if (this.#heard) return Promise.resolve();
     if (signal === undefined) return this.#ready;
     if (signal.aborted) return Promise.reject(abortError(signal));
     return new Promise((resolve, reject) => {
@@ -81,8 +83,9 @@ export class Inventory {
     const listing = { instances, at: this.#d.clock.now().getTime(), sequence: this.#last === undefined ? 0 : this.#last.sequence + 1 };
     this.#last = listing;
     this.#lastError = undefined;
-    this.#markReady();
     await this.#tell(listing);
+    this.#heard = true;
+    this.#markReady();
     return listing;
   }
 

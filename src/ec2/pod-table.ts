@@ -2,6 +2,7 @@
 // which runs which. A pod moves through explicit stages (queued → launching → assigned → running →
 // stopping → final → forgotten); the launch, agent, termination and delivery helpers change it only
 // through the transitions here. Each change recomputes the pod's status and notifies when it changed.
+// Each listing also feeds the agents' usage reports into the pods' CPU counters (usage-counters.ts).
 import type { PodHints } from '../domain/annotations.js';
 import { isGone, isLive } from '../domain/instance.js';
 import { podKey, type Pod, type PodKey, type PodRef } from '../domain/pod.js';
@@ -9,6 +10,8 @@ import { canonical } from '../domain/pod-status.js';
 import type { ObservedInstance } from '../agent-protocol/tags.js';
 import { instanceStatus, type LaunchState, type TrackedPod } from './instance-status.js';
 import { InstanceRecords, type InstanceRecord, type InstanceRecordsSettings } from './instance-records.js';
+import { countedSeconds, usageObservation } from './pod-usage.js';
+import { foldUsage, type UsageTrack } from './usage-counters.js';
 
 export type Stage = 'queued' | 'launching' | 'assigned' | 'running' | 'stopping' | 'final';
 
@@ -45,6 +48,8 @@ export interface PodRecord extends Omit<TrackedPod, 'instance'> {
   readonly status: string;
   /** Deleted, final and without a live instance at the last poll: forgotten at the next. */
   readonly done: boolean;
+  /** The CPU counters integrated from the agent's usage reports (`kubectl top`). */
+  readonly usage?: UsageTrack;
 }
 
 export type NewPod = Pick<PodRecord, 'containers' | 'debug'> & Partial<Pick<PodRecord, 'initContainers' | 'restartPolicy' | 'graceSeconds' | 'pod' | 'hints' | 'launch' | 'assignment'>>;
@@ -55,6 +60,7 @@ export class PodTable {
   readonly #pods = new Map<string, Mutable<PodRecord>>();
   readonly instances: InstanceRecords;
   readonly #notify: (key: PodKey) => void;
+  #forgottenCpuSeconds = 0;
 
   constructor(notify: (key: PodKey) => void, settings?: InstanceRecordsSettings) {
     this.#notify = notify;
@@ -77,6 +83,11 @@ export class PodTable {
   view(p: PodRecord): TrackedPod & PodRecord {
     const instance = p.instanceId === undefined ? undefined : this.instances.get(p.instanceId)?.observed;
     return instance === undefined ? p : { ...p, instance };
+  }
+
+  /** CPU time (core-seconds) of the pods forgotten so far: the node's CPU counter keeps it. */
+  get forgottenCpuSeconds(): number {
+    return this.#forgottenCpuSeconds;
   }
 
   instanceOf(uid: string): InstanceRecord | undefined {
@@ -177,6 +188,7 @@ export class PodTable {
       if (p !== undefined) this.#follow(p);
       this.#changed(p);
     }
+    this.#countAll(touched, at);
     return this.instances.idle();
   }
 
@@ -198,7 +210,9 @@ export class PodTable {
   }
 
   forget(uid: string): void {
-    const id = this.#pods.get(uid)?.instanceId;
+    const p = this.#pods.get(uid);
+    const id = p?.instanceId;
+    if (p?.usage !== undefined) this.#forgottenCpuSeconds += countedSeconds(p.usage);
     this.#pods.delete(uid);
     if (id !== undefined) this.instances.disown(id);
   }
@@ -243,6 +257,20 @@ export class PodTable {
     if (i === undefined) return;
     if (isGone(i)) p.stage = 'final';
     else if (p.stage === 'assigned' && i.agent !== undefined && i.agent.pod !== 'WaitingForAssignment') p.stage = 'running';
+  }
+
+  /** Takes the usage reports in: of the pods this listing touched, and of every pod with counters (one that left its instance stops them). */
+  #countAll(touched: ReadonlySet<string>, at: number): void {
+    for (const p of this.#pods.values()) if (p.usage !== undefined || touched.has(p.ref.uid)) this.#count(p, at);
+  }
+
+  /** Takes the agent's usage report in (the pod's shape gives the report's positions: none known, nothing read). */
+  #count(p: Mutable<PodRecord>, at: number): void {
+    if (p.containers.length === 0) return;
+    const i = this.instances.get(p.instanceId ?? '')?.observed;
+    const usage = foldUsage(p.usage, usageObservation(p.containers.map((c) => c.name), i), at);
+    if (usage === undefined) delete p.usage;
+    else p.usage = usage;
   }
 
   #move(uid: string, to: Stage, patch: Partial<Mutable<PodRecord>>): void {

@@ -1,6 +1,8 @@
 // The only place metric names exist. Everything registers on an injected Registry (never the global
 // one), so each app and each test has its own.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { parsePodKey } from '../domain/pod.js';
+import type { AcceleratorUsage, UsageSamples } from '../provider/provider.js';
 
 export interface Metrics {
   readonly buildInfo: Gauge<'version' | 'nodejs'>;
@@ -20,6 +22,14 @@ export interface Metrics {
   readonly providerTracked: Gauge<'collection'>;
   /** Where orca_provider_tracked is read from at each scrape (the provider's collections). */
   trackProvider(source: () => Readonly<Record<string, number>>): void;
+  readonly logReads: Counter;
+  readonly logFollowers: Gauge;
+  /** Where orca_log_followers is read from at each scrape. */
+  trackLogFollowers(source: () => number): void;
+  readonly podAcceleratorUtilization: Gauge<'namespace' | 'pod' | 'kind'>;
+  readonly podAcceleratorMemory: Gauge<'namespace' | 'pod' | 'kind'>;
+  /** Where orca_pod_accelerator_* are read from at each scrape (the provider's usage samples). */
+  trackAccelerators(source: () => Promise<UsageSamples>): void;
 }
 
 export function createMetrics(registry: Registry): Metrics {
@@ -49,6 +59,49 @@ export function createMetrics(registry: Registry): Metrics {
       labelNames: ['resource'] as const, registers,
     }),
     ...ec2Metrics(registers),
+    ...logMetrics(registers),
+    ...acceleratorMetrics(registers),
+  };
+}
+
+type PodGauge = Gauge<'namespace' | 'pod' | 'kind'>;
+
+/** `kubectl top` cannot show accelerators: each pod's, by kind, as its instance's agent last measured them. */
+function acceleratorMetrics(registers: Registry[]): Pick<Metrics, 'podAcceleratorUtilization' | 'podAcceleratorMemory' | 'trackAccelerators'> {
+  const usage: { source?: () => Promise<UsageSamples> } = {};
+  // Pods come and go: each scrape sets the pods of the samples only (a failed read leaves none).
+  const fill = async (g: PodGauge, value: (a: AcceleratorUsage) => number): Promise<void> => {
+    g.reset();
+    const samples = await usage.source?.().catch(() => undefined);
+    for (const p of samples?.pods ?? []) {
+      const { namespace, name } = parsePodKey(p.ref.key);
+      for (const a of p.accelerators) g.set({ namespace, pod: name, kind: a.kind }, value(a));
+    }
+  };
+  const labelNames = ['namespace', 'pod', 'kind'] as const;
+  return {
+    podAcceleratorUtilization: new Gauge({
+      name: 'orca_pod_accelerator_utilization_ratio', help: 'Mean utilisation (0..1) of the accelerators of the instance that runs the pod, by kind', labelNames, registers,
+      async collect() { await fill(this, (a) => a.utilization); },
+    }),
+    podAcceleratorMemory: new Gauge({
+      name: 'orca_pod_accelerator_memory_bytes', help: 'Accelerator memory in use on the instance that runs the pod, by kind', labelNames, registers,
+      async collect() { await fill(this, (a) => a.memoryUsedBytes); },
+    }),
+    trackAccelerators: (source) => { usage.source = source; },
+  };
+}
+
+/** `kubectl logs`: CloudWatch Logs reads and the followers being served. */
+function logMetrics(registers: Registry[]): Pick<Metrics, 'logReads' | 'logFollowers' | 'trackLogFollowers'> {
+  const followers: { source?: () => number } = {};
+  return {
+    logReads: new Counter({ name: 'orca_log_reads_total', help: 'CloudWatch Logs read calls (GetLogEvents, FilterLogEvents) spent from the read budget', registers }),
+    logFollowers: new Gauge({
+      name: 'orca_log_followers', help: '`kubectl logs -f` requests being served', registers,
+      collect() { this.set(followers.source?.() ?? 0); },
+    }),
+    trackLogFollowers: (source) => { followers.source = source; },
   };
 }
 

@@ -52,3 +52,42 @@ export interface ConfigSource {
   /** The Secret's data, decoded; undefined when it does not exist. Values must never be logged. */
   secret(namespace: string, name: string): Promise<Readonly<Record<string, string>> | undefined>;
 }
+
+/** Extra attributes of an authenticated user (TokenReview's status.user.extra), passed on unchanged. */
+export type UserExtra = Readonly<Record<string, readonly string[]>>;
+
+/** What the apiserver says of a bearer token. */
+export type TokenReviewResult =
+  | {
+    readonly authenticated: true;
+    readonly user: { readonly username: string; readonly uid?: string; readonly groups: readonly string[]; readonly extra?: UserExtra };
+  }
+  | { readonly authenticated: false; readonly error?: string };
+
+/** Authenticates bearer tokens as a kubelet does, through TokenReview. */
+export interface TokenReviewer {
+  /**
+   * The apiserver's verdict on the token; rejects (KubeApiError) only when it could not be asked.
+   * The token is a credential: implementations never log it or put it in an error.
+   */
+  review(token: string, signal?: AbortSignal): Promise<TokenReviewResult>;
+}
+
+/** One request to the kubelet API in the attributes the kubelet authorizes: always resource `nodes`. */
+export interface AccessAttributes {
+  readonly user: string;
+  readonly uid?: string;
+  readonly groups: readonly string[];
+  readonly extra?: UserExtra;
+  readonly verb: string;
+  readonly resource: 'nodes';
+  readonly subresource: string;
+  /** The node's name. */
+  readonly name: string;
+}
+
+/** Authorizes kubelet API requests as a kubelet does, through SubjectAccessReview. */
+export interface AccessReviewer {
+  /** allowed is false for a denial and for "no opinion"; rejects (KubeApiError) only when it could not be asked. */
+  review(attrs: AccessAttributes, signal?: AbortSignal): Promise<{ readonly allowed: boolean; readonly reason?: string }>;
+}

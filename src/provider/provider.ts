@@ -66,18 +66,46 @@ export function isRunnable(p: Provider): p is RunnableProvider {
 // The optional capabilities the kubelet API serves (kubectl logs, exec/attach/port-forward, top),
 // each a separate interface a provider may also implement; the kubelet API detects them at run time.
 
+/** What a /containerLogs request asks for (kubelet-api/log-options.ts parses it). */
 export interface LogOptions {
   readonly follow: boolean;
+  /** The run before the current one (lastState.terminated). */
   readonly previous: boolean;
+  /** Each line prefixed with its time, as a kubelet writes it. */
   readonly timestamps: boolean;
+  /** The last N lines (before `since` is applied); with follow, only where to start. */
   readonly tailLines?: number;
-  readonly sinceTime?: string;
+  /** Lines older than this are skipped (sinceSeconds or sinceTime). */
+  readonly since?: Date;
+  /** Stop after this many bytes (the last line may be cut). */
   readonly limitBytes?: number;
 }
 
-/** `kubectl logs`: a container's output, as lines. */
+/** Which run of which container: runs count from 0 (the container's restartCount when it started). */
+export interface LogTarget {
+  readonly ref: PodRef;
+  readonly container: string;
+  readonly run: number;
+}
+
+/** One line of a container's output, without its newline. */
+export interface LogLine {
+  /** When it was written, in milliseconds since the epoch. */
+  readonly at: number;
+  readonly text: string;
+}
+
+/** `kubectl logs`: a container run's output. */
 export interface LogsCapable {
-  containerLogs(ref: PodRef, container: string, options: LogOptions, signal: AbortSignal): AsyncIterable<string>;
+  /**
+   * The run's lines that `options` select (tailLines, since), oldest first, in batches: the first
+   * (possibly empty) comes after the first read, so a store that cannot be read fails before
+   * anything is sent. With
+   * `options.follow`, then every new line until `endedAt` gives a time (the run stopped writing, or
+   * the pod is gone) and the lines written before it are out, or until `signal` aborts. Formatting
+   * (timestamps, limitBytes) is the caller's.
+   */
+  containerLogs(target: LogTarget, options: LogOptions, endedAt: () => Date | undefined, signal: AbortSignal): AsyncIterable<readonly LogLine[]>;
 }
 
 /** One stream session into a container: exec, attach or a forwarded port. */
@@ -97,7 +125,61 @@ export interface ExecCapable {
   portForward(ref: PodRef, port: number, signal: AbortSignal): Promise<StreamSession>;
 }
 
-/** `kubectl top`: usage per pod, as the agent last reported it. */
+/** One kind of accelerator on the machine that runs a pod, all its devices together. */
+export interface AcceleratorUsage {
+  readonly kind: 'nvidia' | 'neuron';
+  /** Devices measured. */
+  readonly count: number;
+  /** Mean utilisation of the devices, 0..1. */
+  readonly utilization: number;
+  readonly memoryUsedBytes: number;
+  readonly memoryTotalBytes: number;
+}
+
+/** A container's current run. */
+export interface ContainerUsageSample {
+  readonly name: string;
+  /** When the run started. */
+  readonly startTime: Date;
+  /** CPU time the run has used, in core-seconds: never decreases; a new run counts from its start. */
+  readonly cpuCoreSeconds: number;
+  /** The CPU rate last measured, in cores. */
+  readonly cpuCores: number;
+  readonly memoryWorkingSetBytes: number;
+}
+
+/** What one pod uses, at UsageSamples.at. */
+export interface PodUsageSample {
+  readonly ref: PodRef;
+  readonly startTime: Date;
+  /** When the measurement the sample extrapolates was taken. */
+  readonly measuredAt: Date;
+  /** The containers whose current run was measured (a run just started is missing until it is). */
+  readonly containers: readonly ContainerUsageSample[];
+  /** The pod's CPU time in core-seconds (all its containers, earlier runs included): never decreases. */
+  readonly cpuCoreSeconds: number;
+  readonly cpuCores: number;
+  /** The working set of all its running containers (also those the provider cannot tell apart). */
+  readonly memoryWorkingSetBytes: number;
+  readonly accelerators: readonly AcceleratorUsage[];
+}
+
+/** What the provider's pods use at one time (`at`, which is also every sample's time). */
+export interface UsageSamples {
+  readonly at: Date;
+  readonly pods: readonly PodUsageSample[];
+  /** CPU time (core-seconds) of pods no longer in `pods`: the node's counter adds it, so it never decreases. */
+  readonly endedCpuCoreSeconds: number;
+}
+
+/**
+ * `kubectl top`: a usage sample of every pod the provider runs that has been measured. CPU is a
+ * cumulative counter, since metrics-server computes rates between two scrapes.
+ */
 export interface StatsCapable {
-  podUsage(ref: PodRef): { readonly cpuMillicores: number; readonly memoryBytes: number; readonly at: string } | undefined;
+  podStats(signal: AbortSignal): Promise<UsageSamples>;
+}
+
+export function isStatsCapable(p: object): p is StatsCapable {
+  return typeof (p as Partial<StatsCapable>).podStats === 'function';
 }

@@ -19,6 +19,7 @@ import type { ContainerSpec, Pod, RestartPolicy } from '../../src/domain/pod.js'
 import type { AssignmentStore } from '../../src/ports/assignments.js';
 import type { InstanceLauncher } from '../../src/ports/launcher.js';
 import { agentSettings, agentUserData } from '../../src/agent-protocol/user-data.js';
+import { parseUsage } from '../../src/agent-protocol/usage.js';
 import { InstanceEmulator } from '../instance-emulator/emulator.js';
 import { awsClientConfig, testbed, waitFor } from './fixture.js';
 import { repoRoot, requireBinary } from './testbed/paths.js';
@@ -214,6 +215,14 @@ describe('the ORCA agent on an emulated instance', () => {
     await emu().killContainer(id, 'main');
     await tagMatching(id, 'orca.research/c/main', /^terminated Error 137 0 /, 10_000);
     await tagMatching(id, 'orca.research/state', /^v1 Finished /, 10_000);
+  }, 60_000);
+
+  it('reports the container\'s CPU and working set, and the instance\'s GPUs, in the usage tag', async () => {
+    const { id } = await startPod('usage', { restartPolicy: 'Never', command: ['sleep', '600'] });
+    const value = await tagMatching(id, 'orca.research/usage', /^u1 \d+ nvidia:4:0:0:92136 0:\d+:[1-9]\d*$/);
+    expect(parseUsage(value)?.measuredAt).toBeGreaterThan(Date.now() - 60_000);
+    await tagMatching(id, 'orca.research/state', /^v1 Running - -$/, 10_000);
+    expect(emu().dockerCalls(id)).toContainEqual(['stats', '--no-stream', '--format', '{{.Name}} {{.CPUPerc}} {{.MemUsage}}', 'orca-main-0']);
   }, 60_000);
 
   it('keeps a container whose image cannot be pulled waiting with ErrImagePull', async () => {

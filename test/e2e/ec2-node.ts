@@ -1,6 +1,11 @@
 // Starts ORCA's CLI with the EC2 provider against moto behind a fault proxy, on moto's default
 // subnets (two AZs), for the EC2 end-to-end suites.
-import { DescribeSubnetsCommand, paginateDescribeInstances, type EC2Client } from '@aws-sdk/client-ec2';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DescribeSubnetsCommand, EC2Client, paginateDescribeInstances } from '@aws-sdk/client-ec2';
+import { InstanceEmulator } from '../instance-emulator/emulator.js';
+import { binaries } from './testbed/paths.js';
 import { awsClientConfig, testbed, waitFor } from './fixture.js';
 import { startOrca, type OrcaProcess } from './orca-process.js';
 import { freePort } from './testbed/ports.js';
@@ -42,17 +47,40 @@ export interface Ec2NodeOptions {
   readonly subnets: readonly Subnet[];
   readonly capacity?: Record<string, string | number>;
   readonly instances?: Record<string, unknown>;
+  readonly kubeletApi?: Record<string, unknown>;
 }
 
 /** Starts ORCA and waits until it says it is ready. */
 export async function startEc2Node(o: Ec2NodeOptions): Promise<OrcaProcess> {
   const aws = awsClientConfig();
+  const { pki } = testbed();
   const orca = startOrca({
     aws: { region: aws.region, endpoint: o.endpoint, clusterId: o.clusterId, subnets: o.subnets.map((s) => ({ zone: s.zone, subnetID: s.id })) },
-    node: { name: o.node, internalIP: '127.0.0.1', capacity: { 'nvidia.com/gpu': 16, ...o.capacity } },
+    node: { name: o.node, internalIP: '127.0.0.1', kubeletPort: await freePort(), capacity: { 'nvidia.com/gpu': 16, ...o.capacity } },
+    // The bed's serving certificate and client CA: the apiserver reaches ORCA as it reaches a kubelet.
+    kubeletApi: { host: '127.0.0.1', tlsCertFile: pki.orcaServingCert, tlsKeyFile: pki.orcaServingKey, clientCAFile: pki.caCert, ...o.kubeletApi },
     instances: { images: { nvidia: al2023, cpu: al2023 }, pollSeconds: 1, ...o.instances },
     ops: { port: await freePort(), host: '127.0.0.1' },
   }, { args: ['--kubeconfig', testbed().kubeconfig], env: { AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey } });
   await waitFor('orca ready', () => Promise.resolve(orca.logLines().find((l) => l.msg === 'orca ready')), 60_000, 200);
   return orca;
+}
+
+export interface EmulatedNode {
+  readonly orca: OrcaProcess;
+  readonly emulator: InstanceEmulator;
+  /** Stops ORCA, then the emulator's instances. */
+  stop(): Promise<void>;
+}
+
+/** ORCA with the EC2 provider on moto's first two subnets, and the instance emulator booting what it launches. */
+export async function startEmulatedNode(o: Omit<Ec2NodeOptions, 'endpoint' | 'subnets'>): Promise<EmulatedNode> {
+  const aws = awsClientConfig();
+  const subnets = await defaultSubnets(new EC2Client(aws));
+  const emulator = await InstanceEmulator.start({
+    endpoint: aws.endpoint, region: aws.region, credentials: aws.credentials, clusterId: o.clusterId,
+    workDir: mkdtempSync(join(tmpdir(), 'orca-emulator-')), awsBin: binaries().awsCli,
+  });
+  const orca = await startEc2Node({ ...o, endpoint: aws.endpoint, subnets: subnets.slice(0, 2) });
+  return { orca, emulator, async stop() { await orca.stop('SIGTERM'); await emulator.stop(); } };
 }

@@ -4,7 +4,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { freePort } from './testbed/ports.js';
+import { freePort, freePorts } from './testbed/ports.js';
 import { startOrca } from './orca-process.js';
 import { kubeConfig, testbed, waitFor } from './fixture.js';
 
@@ -38,12 +38,12 @@ async function get(port: number, path: string): Promise<{ status: number; body: 
 
 describe('the orca CLI', () => {
   it('registers its node with a Lease, reports ready, and marks the node NotReady when stopped', async () => {
-    const port = await freePort();
+    const [port = 0, kubeletPort = 0] = await freePorts(2);
     const name = 'orca-cli';
     const orca = startOrca({
       aws: { region: 'us-east-1' },
-      node: { name, internalIP: '127.0.0.1', capacity: { 'nvidia.com/gpu': 16, 'aws.amazon.com/neuron': 4 }, taints: [{ key: 'research.example/gpu', effect: 'NoSchedule' }] },
-      ops: { port, host: '127.0.0.1' },
+      node: { name, internalIP: '127.0.0.1', kubeletPort, capacity: { 'nvidia.com/gpu': 16, 'aws.amazon.com/neuron': 4 }, taints: [{ key: 'research.example/gpu', effect: 'NoSchedule' }] },
+      ops: { port, host: '127.0.0.1' }, kubeletApi: { host: '127.0.0.1' },
     }, { args: ['--kubeconfig', testbed().kubeconfig] });
     const core = kubeConfig().makeApiClient(CoreV1Api);
     try {
@@ -61,7 +61,7 @@ describe('the orca CLI', () => {
       ]);
       expect(node.status?.capacity).toMatchObject({ 'nvidia.com/gpu': '16', 'aws.amazon.com/neuron': '4', pods: '1k' });
       expect(node.status?.addresses).toEqual([{ type: 'InternalIP', address: '127.0.0.1' }]);
-      expect(node.status?.daemonEndpoints?.kubeletEndpoint?.Port).toBe(10250);
+      expect(node.status?.daemonEndpoints?.kubeletEndpoint?.Port).toBe(kubeletPort);
       expect(node.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True', reason: 'KubeletReady' });
       const lease = await kubeConfig().makeApiClient(CoordinationV1Api).readNamespacedLease({ name, namespace: 'kube-node-lease' });
       expect(lease.spec?.holderIdentity).toBe(name);
@@ -80,7 +80,7 @@ describe('the orca CLI', () => {
 
   it('reports why it is not ready while it cannot reach the apiserver', async () => {
     const port = await freePort();
-    const orca = startOrca({ aws: { region: 'us-east-1' }, node: { name: 'orca-unreachable' }, ops: { port, host: '127.0.0.1' } },
+    const orca = startOrca({ aws: { region: 'us-east-1' }, node: { name: 'orca-unreachable', kubeletPort: await freePort() }, ops: { port, host: '127.0.0.1' }, kubeletApi: { host: '127.0.0.1' } },
       { args: ['--kubeconfig', writeUnreachableKubeconfig()] });
     try {
       await waitFor('orca to start', () => Promise.resolve(orca.logLines().find((l) => l.msg === 'orca started')), 20_000, 100);
@@ -100,7 +100,7 @@ describe('the orca CLI', () => {
     const port = await freePort();
     const orca = startOrca({
       aws: { region: 'us-east-1', endpoint: aws.url, subnets: [{ zone: 'us-east-1a', subnetID: 'subnet-0123456789abcdef0' }] },
-      node: { name: 'orca-aws-silent', internalIP: '127.0.0.1' }, ops: { port, host: '127.0.0.1' },
+      node: { name: 'orca-aws-silent', internalIP: '127.0.0.1', kubeletPort: await freePort() }, ops: { port, host: '127.0.0.1' }, kubeletApi: { host: '127.0.0.1' },
     }, { args: ['--kubeconfig', testbed().kubeconfig], env: { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' } });
     try {
       const ready = await waitFor('/readyz to name the EC2 listing', async () => {

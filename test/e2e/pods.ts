@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, Watch, type CoreV1Event, type V1Pod } from '@kubernetes/client-node';
-import { freePort } from './testbed/ports.js';
+import { freePorts } from './testbed/ports.js';
 import { kubeConfig, testbed, waitFor } from './fixture.js';
 import { startOrca, type OrcaProcess } from './orca-process.js';
 
@@ -68,12 +68,12 @@ export function virtualNode(name: string, gpus = 8): VirtualNode {
   const node: VirtualNode = {
     name, stateFile, orca: undefined as unknown as OrcaProcess, opsPort: 0,
     async start() {
-      const port = await freePort();
+      const [port = 0, kubeletPort] = await freePorts(2);
       node.opsPort = port;
       node.orca = startOrca({
         aws: { region: 'us-east-1' },
-        node: { name, internalIP: '127.0.0.1', capacity: { 'nvidia.com/gpu': gpus, pods: 2000 } },
-        ops: { port, host: '127.0.0.1' },
+        node: { name, internalIP: '127.0.0.1', kubeletPort, capacity: { 'nvidia.com/gpu': gpus, pods: 2000 } },
+        ops: { port, host: '127.0.0.1' }, kubeletApi: { host: '127.0.0.1' },
       }, { args: ['--kubeconfig', testbed().kubeconfig], testProviderState: stateFile });
       const orca = node.orca;
       await waitFor(`orca for ${name} to be ready`, () => Promise.resolve(orca.logLines().find((l) => l.msg === 'orca ready')), 60_000, 100);

@@ -139,15 +139,16 @@ export class InstanceEmulator {
   }
 
   async #poll(): Promise<void> {
-    let live: Set<string>;
+    let types: Map<string, string>;
     try {
-      live = await this.#liveInstances();
+      types = await this.#liveInstances();
     } catch (e) {
       this.#note('DescribeInstances', e);
       return;
     }
-    for (const id of live) {
-      if (!this.#instances.has(id) && !this.#stopped) await this.#boot(id);
+    const live = new Set(types.keys());
+    for (const [id, type] of types) {
+      if (!this.#instances.has(id) && !this.#stopped) await this.#boot(id, type);
     }
     await this.#runCommands(live);
     for (const [id, instance] of this.#instances) {
@@ -174,16 +175,17 @@ export class InstanceEmulator {
     }
   }
 
-  async #liveInstances(): Promise<Set<string>> {
-    const ids = new Set<string>();
+  /** The live instances' types, by id. */
+  async #liveInstances(): Promise<Map<string, string>> {
+    const ids = new Map<string, string>();
     const filters = [{ Name: 'tag:orca.research/cluster', Values: [this.#o.clusterId] }, { Name: 'instance-state-name', Values: ['pending', 'running'] }];
     for await (const page of paginateDescribeInstances({ client: this.#aws.ec2 }, { Filters: filters })) {
-      for (const i of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) if (i.InstanceId !== undefined) ids.add(i.InstanceId);
+      for (const i of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) if (i.InstanceId !== undefined) ids.set(i.InstanceId, i.InstanceType ?? '');
     }
     return ids;
   }
 
-  async #boot(id: string): Promise<void> {
+  async #boot(id: string, type: string): Promise<void> {
     if (this.#instances.size >= (this.#o.maxInstances ?? 20)) {
       if (!this.errors.some((e) => e.includes(id))) this.errors.push(`${id}: not booted, the emulator runs at most ${this.#o.maxInstances ?? 20} instances`);
       return;
@@ -191,7 +193,7 @@ export class InstanceEmulator {
     try {
       const attr = await this.#aws.ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: id, Attribute: 'userData' }));
       const userData = Buffer.from(attr.UserData?.Value ?? '', 'base64').toString('utf8');
-      this.#instances.set(id, await EmulatedInstance.boot({ id, dir: join(this.#o.workDir, id), userData, aws: this.#aws }));
+      this.#instances.set(id, await EmulatedInstance.boot({ id, type, dir: join(this.#o.workDir, id), userData, aws: this.#aws }));
     } catch (e) {
       this.#note(`boot ${id}`, e);
     }

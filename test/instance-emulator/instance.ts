@@ -1,6 +1,6 @@
 // One emulated EC2 instance: its IMDS, its docker, and its user data run by `sh` as cloud-init
-// would, in <dir>: user-data.sh, home/ (ORCA_HOME), bin/ (docker, aws), docker/ (argv.log, the
-// containers' state) and agent.log. The agent's environment is built from nothing: the instance's
+// would, in <dir>: user-data.sh, home/ (ORCA_HOME), bin/ (docker, aws, and nvidia-smi on a GPU
+// type), docker/ (argv.log, the containers' state), gpus (what nvidia-smi shows) and agent.log. The agent's environment is built from nothing: the instance's
 // own settings, the AWS endpoint and credentials, and a system PATH with bin/ first.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -11,10 +11,12 @@ import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { DockerStandIn } from './docker-stand-in.js';
+import { emulatedGpus } from './gpus.js';
 import { Imds } from './imds.js';
 import { release, track } from './reaper.js';
 
 const dockerShim = fileURLToPath(new URL('./docker-shim.sh', import.meta.url));
+const nvidiaSmi = fileURLToPath(new URL('./nvidia-smi.sh', import.meta.url));
 const systemPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /** Kept in memory per agent; the whole output is in agent.log. */
 const logLimit = 1 << 20;
@@ -32,6 +34,8 @@ export interface AwsAccess {
 
 export interface InstanceBoot {
   readonly id: string;
+  /** The instance type: a GPU type gets the nvidia-smi stand-in. */
+  readonly type: string;
   readonly dir: string;
   readonly userData: string;
   readonly aws: AwsAccess;
@@ -93,6 +97,11 @@ export class EmulatedInstance {
     writeFileSync(join(b.dir, 'agent.log'), '');
     symlinkSync(dockerShim, join(b.dir, 'bin', 'docker'));
     symlinkSync(b.aws.awsBin, join(b.dir, 'bin', 'aws'));
+    const gpus = emulatedGpus.get(b.type);
+    if (gpus !== undefined) {
+      writeFileSync(join(b.dir, 'gpus'), `${Array.from({ length: gpus.count }, () => `0, 0, ${String(gpus.memoryMiB)}`).join('\n')}\n`);
+      symlinkSync(nvidiaSmi, join(b.dir, 'bin', 'nvidia-smi'));
+    }
     const imds = await Imds.start({ instanceId: b.id, region: b.aws.region, ec2: b.aws.ec2 });
     const docker = await DockerStandIn.start({ dir: join(b.dir, 'docker'), logs: b.aws.logs });
     return new EmulatedInstance(b, imds, docker);

@@ -85,6 +85,9 @@ describe('the docker shim and the docker stand-in', () => {
     await cli(['run', '-d', '--name', 'slow', '--memory', '1g', 'img', 'sleep', '600']);
     await cli(['run', '-d', '--name', 'doomed', 'img', 'sleep', '600']);
     expect((await cli(['stats', '--no-stream', '--format', '{{.CPUPerc}} {{.MemUsage}}', 'slow'])).out).toMatch(/^\d+\.\d\d% [\d.]+(B|KiB|MiB) \/ 1\.00GiB\n$/);
+    // The agent's per-container form: one line per name asked, in that order.
+    expect((await cli(['stats', '--no-stream', '--format', '{{.Name}} {{.CPUPerc}} {{.MemUsage}}', 'doomed', 'slow'])).out)
+      .toMatch(/^doomed \d+\.\d\d% [\d.]+(B|KiB|MiB) \/ [\d.]+GiB\nslow \d+\.\d\d% [\d.]+(B|KiB|MiB) \/ 1\.00GiB\n$/);
     expect(await cli(['stop', '-t', '5', 'slow'])).toMatchObject({ code: 0, out: 'slow\n' });
     expect((await cli(['inspect', '-f', '{{.State.ExitCode}}', 'slow'])).out).toBe('143\n');
     expect((await cli(['kill', 'doomed'])).code).toBe(0);

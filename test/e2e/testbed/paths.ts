@@ -13,6 +13,7 @@ export interface Versions {
   readonly etcd: string;
   readonly helm: string;
   readonly moto: string;
+  readonly metricsServer: string;
 }
 
 export function readVersions(file = join(testbedDir, 'versions.env')): Versions {
@@ -31,6 +32,7 @@ export function readVersions(file = join(testbedDir, 'versions.env')): Versions 
     etcd: need('ORCA_ETCD_VERSION'),
     helm: need('ORCA_HELM_VERSION'),
     moto: need('ORCA_MOTO_VERSION'),
+    metricsServer: need('ORCA_METRICS_SERVER_VERSION'),
   };
 }
 
@@ -45,6 +47,7 @@ export interface Binaries {
   readonly kubeScheduler: string;
   readonly kubectl: string;
   readonly helm: string;
+  readonly metricsServer: string;
   readonly motoServer: string;
   /** The AWS CLI v1 installed beside moto; the instance emulator gives it to the agent. */
   readonly awsCli: string;
@@ -59,6 +62,7 @@ export function binaries(v: Versions = readVersions(), cache = cacheDir()): Bina
     kubeScheduler: join(k8s, 'kube-scheduler'),
     kubectl: join(k8s, 'kubectl'),
     helm: join(cache, `helm-${v.helm}`, 'bin', 'helm'),
+    metricsServer: join(cache, `metrics-server-${v.metricsServer}`, 'bin', 'metrics-server'),
     motoServer: join(cache, `moto-${v.moto}`, 'bin', 'moto_server'),
     awsCli: join(cache, `moto-${v.moto}`, 'bin', 'aws'),
   };

@@ -12,7 +12,7 @@ mkdir -p "$ORCA_TESTBED_CACHE"
 command -v go >/dev/null || { echo "testbed build: Go >= 1.25 is required (go not found)" >&2; exit 1; }
 bash "$HERE/moto.sh" > "$ORCA_TESTBED_CACHE/moto-build.log" 2>&1 &
 moto_pid=$!
-for part in etcd k8s helm; do
+for part in etcd k8s helm metrics-server; do
   if ! bash "$HERE/$part.sh" > "$ORCA_TESTBED_CACHE/$part-build.log" 2>&1; then
     echo "testbed build: $part failed; see $ORCA_TESTBED_CACHE/$part-build.log" >&2
     tail -20 "$ORCA_TESTBED_CACHE/$part-build.log" >&2
