@@ -224,6 +224,8 @@ stop_container() {
 stop_all() { for c in $ORCA_CONTAINERS; do stop_container "$c"; done; }
 
 supervise() {
+  # The first usage report comes 10 s after the containers start, so its CPU rate means something.
+  cset pod usage_next $(($(now) + 10))
   while :; do
     watch_notices
     measure_usage

@@ -144,7 +144,8 @@ export class Container {
     try {
       const stat = readFileSync(`/proc/${this.#state.Pid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const seconds = (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+      // utime + stime, and cutime + cstime of the children it waited for (a cgroup counts both).
+      const seconds = [11, 12, 13, 14].reduce((n, f) => n + Number(fields[f]), 0) / ticksPerSecond;
       cpu = (100 * seconds) / Math.max(1, (Date.now() - Date.parse(this.#state.StartedAt)) / 1000);
       rss = 1024 * Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${this.#state.Pid}/status`, 'utf8'))?.[1] ?? 0);
     } catch {

@@ -48,6 +48,9 @@ export function apiserverArgs(dir: string, ports: Ports, pki: Pki): string[] {
     `--proxy-client-cert-file=${pki.frontProxyClientCert}`, `--proxy-client-key-file=${pki.frontProxyClientKey}`,
     // The `kubernetes` Service cannot point at a loopback address; nothing in the bed needs it.
     '--endpoint-reconciler-type=none',
+    // Aggregated APIs (metrics.k8s.io) are reached at their endpoints' addresses: the bed has no
+    // Service network (test/e2e/kubectl-top.e2e.test.ts gives metrics-server one in a namespace).
+    '--enable-aggregator-routing=true',
     '--profiling=false', '--v=1',
   ];
 }
