@@ -9,6 +9,7 @@ import type { PodSource } from '../ports/kube.js';
 import type { LogLine, LogOptions, LogsCapable, LogTarget } from '../provider/provider.js';
 import { kubeletTimestamp, parseLogOptions } from './log-options.js';
 import { logRun, runOver, type LogRun } from './log-target.js';
+import { abortedOnClose, plainText } from './replies.js';
 
 export interface LogsRouteDeps {
   readonly pods: Pick<PodSource, 'get'>;
@@ -17,8 +18,6 @@ export interface LogsRouteDeps {
 }
 
 interface Params { readonly namespace: string; readonly pod: string; readonly container: string }
-
-const text = (reply: FastifyReply, status: number, body: string): FastifyReply => reply.code(status).type('text/plain; charset=utf-8').send(`${body}\n`);
 
 /** When the run stopped writing: its finish time, else the first time ORCA saw it over. */
 function endOf(d: LogsRouteDeps, key: PodKey, target: LogTarget, run: LogRun): () => Date | undefined {
@@ -60,15 +59,14 @@ export function containerLogsHandler(d: LogsRouteDeps) {
   return async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const p = req.params as Params;
     const options = parseLogOptions(req.query as Record<string, string>, d.now());
-    if (!options.ok) return text(reply, 400, options.error);
+    if (!options.ok) return plainText(reply, 400, options.error);
     const key = podKey(p.namespace, p.pod);
     const pod: Pod | undefined = d.pods.get(key);
     const run = logRun(pod, p.pod, p.container, options.value.previous);
-    if (!run.ok) return text(reply, run.error.status, run.error.message);
-    if (d.logs === undefined || pod === undefined) return text(reply, 501, 'this node\'s provider keeps no container logs');
+    if (!run.ok) return plainText(reply, run.error.status, run.error.message);
+    if (d.logs === undefined || pod === undefined) return plainText(reply, 501, 'this node\'s provider keeps no container logs');
     const target: LogTarget = { ref: { key, uid: pod.metadata.uid }, container: p.container, run: run.value.run };
-    const stop = new AbortController();
-    req.raw.once('close', () => { stop.abort(); });
+    const stop = abortedOnClose(req);
     const o = options.value;
     const batches = d.logs.containerLogs(target, o, endOf(d, key, target, run.value), stop.signal)[Symbol.asyncIterator]();
     let first: readonly LogLine[];
@@ -77,7 +75,7 @@ export function containerLogsHandler(d: LogsRouteDeps) {
     } catch (e) {
       stop.abort();
       req.log.warn({ err: e, pod: key, container: p.container }, 'could not read the container\'s logs');
-      return text(reply, 500, `could not read the logs of container "${p.container}" in pod "${p.pod}": ${e instanceof Error ? e.message : String(e)}`);
+      return plainText(reply, 500, `could not read the logs of container "${p.container}" in pod "${p.pod}": ${e instanceof Error ? e.message : String(e)}`);
     }
     return reply.code(200).type('text/plain; charset=utf-8').send(Readable.from(body(batches, first, o, stop), { objectMode: false }));
   };

@@ -38,6 +38,6 @@ describe('kubeletTimestamp', () => {
   it('always has nine fractional digits in UTC', () => {
     expect(kubeletTimestamp(Date.parse('2026-11-23T12:00:01Z'))).toBe('2026-11-23T12:00:01.000000000Z');
     expect(kubeletTimestamp(Date.parse('2026-11-23T12:00:02.5Z'))).toBe('2026-11-23T12:00:02.500000000Z');
-    expect(kubeletTimestamp(Date.parse('2026-11-23T12:00:02.005Z'), 123)).toBe('2026-11-23T12:00:02.005000123Z');
+    expect(kubeletTimestamp(Date.parse('2026-11-23T12:00:02.005Z'))).toBe('2026-11-23T12:00:02.005000000Z');
   });
 });

@@ -77,8 +77,8 @@ export function parseLogOptions(q: Query, now: Date): Result<LogOptions, string>
 }
 
 /** A log line's timestamp as a kubelet writes it with timestamps=true: always nine fractional digits, UTC. */
-export function kubeletTimestamp(ms: number, nanos = 0): string {
+export function kubeletTimestamp(ms: number): string {
   const iso = new Date(ms).toISOString();
-  const frac = String((ms % 1000) * 1_000_000 + nanos).padStart(9, '0');
+  const frac = String((ms % 1000) * 1_000_000).padStart(9, '0');
   return `${iso.slice(0, 19)}.${frac}Z`;
 }

@@ -9,6 +9,7 @@ import type { PodSource } from '../ports/kube.js';
 import type { LogsCapable, Provider, StatsCapable } from '../provider/provider.js';
 import type { AuthOutcome, KubeletAuth, X509Identity } from './auth.js';
 import { containerLogsHandler } from './container-logs.js';
+import { abortedOnClose, plainText } from './replies.js';
 import { statsHandlers } from './stats-routes.js';
 import { kubeletRoutes, notServedYet, type KubeletRoute, type RouteKind } from './routes.js';
 import type { KubeletTls, SecureContextTarget } from './tls.js';
@@ -55,18 +56,13 @@ function handlers(d: KubeletServerDeps): Partial<Record<RouteKind, Handler>> {
   };
 }
 
-/** Aborts when the client goes away, so no work outlives its request. */
-function abortOn(req: FastifyRequest): AbortSignal {
-  const stop = new AbortController();
-  req.raw.once('close', () => { stop.abort(); });
-  return stop.signal;
-}
+const abortOn = (req: FastifyRequest): AbortSignal => abortedOnClose(req).signal;
 
 const notYet = (message: string): Handler => (_req, reply) => reply.code(501).type('text/plain; charset=utf-8').send(message);
 
 /** The kubelet's answers (its InstallAuthFilter): 401 when the caller is unknown or TokenReview failed, 403 denied, 500 when SubjectAccessReview failed. */
 function refusal(req: FastifyRequest, reply: FastifyReply, outcome: Exclude<AuthOutcome, { kind: 'ok' }>): FastifyReply {
-  const text = (status: number, body: string): FastifyReply => reply.code(status).type('text/plain; charset=utf-8').send(`${body}\n`);
+  const text = (status: number, body: string): FastifyReply => plainText(reply, status, body);
   if (outcome.kind === 'forbidden') return text(403, outcome.message);
   if (outcome.kind === 'error') req.log.warn({ err: outcome.cause, stage: outcome.stage }, 'could not review the kubelet API caller');
   return outcome.kind === 'error' && outcome.stage === 'authorization' ? text(500, outcome.message) : text(401, 'Unauthorized');

@@ -4,6 +4,7 @@
 // resource_scrape_error 1.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { StatsCapable } from '../provider/provider.js';
+import { plainText } from './replies.js';
 import { resourceMetrics, resourceMetricsContentType } from './resource-metrics.js';
 import { statsSummary } from './stats-summary.js';
 
@@ -15,7 +16,7 @@ export interface StatsRouteDeps {
 
 type Handler = (req: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>;
 
-const noStats = (reply: FastifyReply): FastifyReply => reply.code(501).type('text/plain; charset=utf-8').send('this node\'s provider reports no usage\n');
+const noStats = (reply: FastifyReply): FastifyReply => plainText(reply, 501, 'this node\'s provider reports no usage');
 
 export function statsHandlers(d: StatsRouteDeps, signalOf: (req: FastifyRequest) => AbortSignal): { readonly statsSummary: Handler; readonly metricsResource: Handler } {
   return {
