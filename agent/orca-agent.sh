@@ -90,6 +90,9 @@ start_container() {
   gpus=$(var "orca_gpus_$n")
   [ -n "$gpus" ] && set -- "$@" --gpus "\"device=$gpus\""
   for d in $(var "orca_neuron_$n"); do set -- "$@" --device "/dev/neuron$d"; done
+  # stdin: true / tty: true (kubectl attach): a stdin kept open, a terminal.
+  [ "$(var "orca_stdin_$n")" = true ] && set -- "$@" -i
+  [ "$(var "orca_tty_$n")" = true ] && set -- "$@" -t
   i=0
   while [ "$i" -lt "$(var "orca_efa_$n")" ]; do set -- "$@" --device "/dev/infiniband/uverbs$i"; i=$((i + 1)); done
   "orca_run_$n" docker run -d "$@" >/dev/null || { cset "$c" reason RunContainerError; report_container "$c"; return 1; }

@@ -16,6 +16,7 @@ import { createConfigSource } from './k8s/config-source.js';
 import { createAccessReviewer, createTokenReviewer } from './k8s/review-api.js';
 import { KubeletAuth } from './kubelet-api/auth.js';
 import { buildKubeletServer } from './kubelet-api/server.js';
+import type { StreamSettings } from './kubelet-api/stream-server.js';
 import { KubeletTls } from './kubelet-api/tls.js';
 import type { AccessReviewer, ConfigSource, PodSource, TokenReviewer } from './ports/kube.js';
 import type { Logger } from './observability/logger.js';
@@ -23,7 +24,7 @@ import { createMetrics } from './observability/metrics.js';
 import { createOpsServer } from './observability/ops-server.js';
 import { withLauncherMetrics, withProviderMetrics } from './observability/provider-metrics.js';
 import type { Metrics } from './observability/metrics.js';
-import { isRunnable, isStatsCapable, type LogsCapable, type Provider } from './provider/provider.js';
+import { isExecCapable, isRunnable, isStatsCapable, type LogsCapable, type Provider } from './provider/provider.js';
 import { ContainerLogs } from './logs/container-logs.js';
 import { LogFollowers } from './logs/followers.js';
 import { ReadBudget } from './logs/read-budget.js';
@@ -51,6 +52,8 @@ export interface AppDeps {
   readonly catalogDir: string;
   /** The on-instance agent (agent/orca-agent.sh), rendered into every instance's user data. */
   readonly agentScript: string;
+  /** The exec helper (agent/orca-exec.py), sent into every exec and attach session. */
+  readonly execHelper: string;
 }
 
 /** What a provider is built from: the config, a logger and the adapters it may call. */
@@ -75,11 +78,11 @@ function nodeParams(deps: AppDeps): NodeParams {
 }
 
 /** The cluster id on every instance, and the AWS adapters when subnets are configured (without them ORCA calls no AWS API). */
-function awsAdapters(config: Config, nodeName: string): { readonly clusterId: string; readonly adapters: AwsAdapters | undefined } {
+function awsAdapters(config: Config, nodeName: string, log: Logger): { readonly clusterId: string; readonly adapters: AwsAdapters | undefined } {
   const aws = config.aws;
   const clusterId = aws.clusterId ?? nodeName;
   if (aws.subnets.length === 0) return { clusterId, adapters: undefined };
-  return { clusterId, adapters: createAwsAdapters({ region: aws.region, endpoint: aws.endpoint, now: () => systemClock.now(), assignmentPrefix: agentSettings(clusterId).paramPrefix }) };
+  return { clusterId, adapters: createAwsAdapters({ region: aws.region, endpoint: aws.endpoint, now: () => systemClock.now(), assignmentPrefix: agentSettings(clusterId).paramPrefix, log }) };
 }
 
 /** ORCA's own registry (never prom-client's global one) with every metric on it. */
@@ -110,6 +113,7 @@ function configuredProvider(d: AppDeps & ProviderParts): Provider {
     ...adapters, launcher: withLauncherMetrics(adapters.launcher, d.metrics),
     catalog: loadCatalog(d.catalogDir, aws.region),
     events: d.events, clock: systemClock, log: d.log, config: d.configs, podLookup: (key) => d.pods.get(key),
+    sessions: { manager: adapters.sessions, helperSource: d.execHelper },
     settings: {
       clusterId, nodeName: d.params.name, subnets: aws.subnets.map((s) => ({ zone: s.zone, subnetId: s.subnetID })),
       securityGroupIds: aws.securityGroupIDs, ...(aws.instanceProfileArn === undefined ? {} : { instanceProfileArn: aws.instanceProfileArn }),
@@ -167,6 +171,12 @@ interface KubeletApiParts {
   readonly provider: Provider;
   readonly logs: LogsCapable | undefined;
   readonly nodeName: string;
+  readonly metrics: Metrics;
+}
+
+function streamSettings(config: Config): StreamSettings {
+  const s = config.kubeletApi.streams;
+  return { maxPerPod: s.maxPerPod, maxPerNode: s.maxPerNode, idleTimeoutMs: s.idleTimeoutSeconds * 1000, maxDurationMs: s.maxDurationSeconds * 1000 };
 }
 
 /** The kubelet API: its certificates, a kubelet's authentication and authorization, its routes. */
@@ -177,6 +187,12 @@ function kubeletApi(d: KubeletApiParts): ReturnType<typeof buildKubeletServer> {
     nodeStartTime: systemClock.now(),
     ...(d.logs === undefined ? {} : { logs: d.logs }),
     ...(isStatsCapable(d.provider) ? { stats: d.provider } : {}),
+    ...(isExecCapable(d.provider) ? { streams: d.provider } : {}),
+    streamSettings: streamSettings(d.config),
+    observeSessions: {
+      opened: (kind) => { d.metrics.streamSessions.inc({ kind }); },
+      ended: (kind, outcome) => { d.metrics.streamSessions.dec({ kind }); d.metrics.streamSessionsEnded.inc({ kind, outcome }); },
+    },
     x509Of: (req) => d.tls.identity(req.socket as TLSSocket),
   });
 }
@@ -203,7 +219,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   const events = createEventRecorder({ kc, nodeName: params.name, log, now: () => systemClock.now() });
   const providerDeps = { config, log, configs: createConfigSource(kc) };
-  const { clusterId, adapters } = awsAdapters(config, params.name);
+  const { clusterId, adapters } = awsAdapters(config, params.name, log);
   const provider = withProviderMetrics(deps.provider?.(providerDeps) ?? configuredProvider({ ...deps, events, params, configs: providerDeps.configs, pods, metrics, adapters, clusterId }), metrics);
   if (isStatsCapable(provider)) metrics.trackAccelerators(() => provider.podStats(AbortSignal.timeout(5000)));
   const podController = new PodController({
@@ -218,7 +234,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     ...(provider.notReadyReasons?.() ?? []),
   ];
   const ops = createOpsServer({ registry, readiness: { notReadyReasons } });
-  const kubelet = kubeletApi({ config, log, reviews: { tokens: createTokenReviewer(kc), access: createAccessReviewer(kc) }, tls, pods, provider, nodeName: params.name, logs: containerLogs({ config, log, metrics, adapters, clusterId }) });
+  const kubelet = kubeletApi({ config, log, reviews: { tokens: createTokenReviewer(kc), access: createAccessReviewer(kc) }, tls, pods, provider, nodeName: params.name, metrics, logs: containerLogs({ config, log, metrics, adapters, clusterId }) });
   return {
     async run(signal: AbortSignal): Promise<void> {
       ops.listen(config.ops.port, config.ops.host);

@@ -59,9 +59,10 @@ async function start(flags: Flags, io: CliIo): Promise<number> {
   const kubeconfig = flags.kubeconfig ?? (io.env.KUBECONFIG === '' ? undefined : io.env.KUBECONFIG);
   const catalogDir = fileURLToPath(new URL('../instance-catalog/', import.meta.url));
   const agentScript = readFileSync(new URL('../agent/orca-agent.sh', import.meta.url), 'utf8');
+  const execHelper = readFileSync(new URL('../agent/orca-exec.py', import.meta.url), 'utf8');
   let app;
   try {
-    app = await buildApp({ config, log, version, kubeconfig, defaultInternalIP: defaultInternalIP(io.env), provider: io.provider, catalogDir, agentScript });
+    app = await buildApp({ config, log, version, kubeconfig, defaultInternalIP: defaultInternalIP(io.env), provider: io.provider, catalogDir, agentScript, execHelper });
   } catch (e) {
     io.stderr(`orca: cannot start: ${e instanceof Error ? e.message : String(e)}\n`);
     return 2;

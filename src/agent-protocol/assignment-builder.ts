@@ -2,10 +2,12 @@
 // would: env from ConfigMaps, Secrets and the downward API, configMap/secret/downwardAPI volume
 // files, image pull credentials from the pod's imagePullSecrets, and the devices of each container.
 // A missing ConfigMap or Secret is a ConfigRefError (the pod waits, nothing is launched); a volume
-// kind an instance cannot provide is a PodRejectedError.
-import { allocateDevices, isServiceAccountVolume, renderAssignment, volumeProblems, type RegistryAuth, type VolumeFile } from '../domain/assignment.js';
+// kind an instance cannot provide is a PodRejectedError. A container with `stdin: true` or
+// `tty: true` gets orca_stdin_<c> / orca_tty_<c> lines, and the agent runs it with -i / -t (what
+// kubectl attach needs).
+import { allocateDevices, fnName, isServiceAccountVolume, renderAssignment, volumeProblems, type RegistryAuth, type VolumeFile } from '../domain/assignment.js';
 import { ConfigRefError, PodRejectedError } from '../domain/errors.js';
-import type { KeyToPath, Pod, Volume } from '../domain/pod.js';
+import type { ContainerSpec, KeyToPath, Pod, Volume } from '../domain/pod.js';
 import type { ConfigSource } from '../ports/kube.js';
 import { fieldValue, resolveEnv } from '../provider/env.js';
 
@@ -70,6 +72,15 @@ async function registryAuth(pod: Pod, src: ConfigSource): Promise<RegistryAuth[]
   return out;
 }
 
+
+/** The agent runs a container whose line says true with -i (stdin) or -t (tty), so kubectl attach has them. */
+export function terminalLines(pod: Pod): string[] {
+  return [...(pod.spec.initContainers ?? []), ...pod.spec.containers].flatMap((c: ContainerSpec) => [
+    ...(c.stdin === true ? [`orca_stdin_${fnName(c.name)}='true'`] : []),
+    ...(c.tty === true ? [`orca_tty_${fnName(c.name)}='true'`] : []),
+  ]);
+}
+
 /** The assignment text of `pod`; it holds secret values and must only go to the encrypted store. */
 export async function buildAssignment(pod: Pod, src: ConfigSource): Promise<string> {
   const problems = volumeProblems(pod);
@@ -79,10 +90,11 @@ export async function buildAssignment(pod: Pod, src: ConfigSource): Promise<stri
     spec, env: (await resolveEnv(pod, spec, src)).map(({ name, value }) => ({ name, value })), devices: ds[i] ?? { gpus: [], neuron: [], efa: 0 },
   })));
   const volumes = (pod.spec.volumes ?? []).filter((v) => !isServiceAccountVolume(v));
-  return renderAssignment({
+  const text = renderAssignment({
     pod, init: await plans(pod.spec.initContainers ?? [], devices.init), app: await plans(pod.spec.containers, devices.app),
     emptyDirs: volumes.filter((v) => v.emptyDir !== undefined).map((v) => v.name),
     files: (await Promise.all(volumes.map((v) => volumeFiles(v, pod, src)))).flat(),
     registryAuth: await registryAuth(pod, src),
   });
+  return text + terminalLines(pod).map((l) => `${l}\n`).join('');
 }

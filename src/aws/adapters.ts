@@ -4,7 +4,9 @@
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import type { Logger } from '../observability/logger.js';
 import type { AssignmentStore } from '../ports/assignments.js';
+import type { SessionManager } from '../ports/sessions.js';
 import type { LogStore } from '../ports/log-store.js';
 import { createCloudWatchLogStore } from './cloudwatch-log-store.js';
 import type { InstanceSignals } from '../ports/signals.js';
@@ -17,6 +19,7 @@ import { NoCapacityRetryStrategy } from './retry.js';
 import { createSsmAssignmentStore } from './ssm-assignment-store.js';
 import { createSsmSignals } from './ssm-signals.js';
 import { createSpotPriceSource } from './spot-price-source.js';
+import { SsmSessionManager } from './ssm/index.js';
 
 export interface AwsAdapters {
   readonly launcher: InstanceLauncher;
@@ -27,6 +30,8 @@ export interface AwsAdapters {
   readonly signals: InstanceSignals;
   /** Containers' output (CloudWatch Logs; the SDK's standard retries back off on throttling). */
   readonly logs: LogStore;
+  /** Session Manager: exec, attach and port-forward on the instances. */
+  readonly sessions: SessionManager;
 }
 
 export interface AwsAdapterOptions {
@@ -35,6 +40,7 @@ export interface AwsAdapterOptions {
   readonly now: () => Date;
   /** SSM path under which instances' assignments are kept. */
   readonly assignmentPrefix: string;
+  readonly log: Logger;
 }
 
 /**
@@ -52,5 +58,7 @@ export function createAwsAdapters(o: AwsAdapterOptions): AwsAdapters {
     logs,
     launcher: createEc2Launcher(ec2), images: createImageSource(ssm, ec2), spot: createSpotPriceSource(ec2, o.now), reservations: createReservationSource(ec2),
     assignments: createSsmAssignmentStore(ssm, { prefix: o.assignmentPrefix }), signals: createSsmSignals(ssm),
+    // A plain-HTTP endpoint is an emulator on loopback (tests): its session stand-in serves ws://.
+    sessions: new SsmSessionManager({ ssm, log: o.log.child({ component: 'ssm-sessions' }), allowPlainWebSocket: o.endpoint?.startsWith('http://') === true }),
   };
 }

@@ -105,6 +105,17 @@ const KubeletApi = z.strictObject({
     /** How often the followers of `kubectl logs -f` are polled (one call per 100 followed containers). */
     followPollSeconds: z.number().min(0.2).max(60).default(1),
   }).prefault({}),
+  /** `kubectl exec`, `attach`, `cp` and `port-forward`: each request holds a Session Manager session on the pod's instance. */
+  streams: z.strictObject({
+    /** Sessions one pod may have open at once; more are refused (429). */
+    maxPerPod: z.int().min(1).max(1000).default(10),
+    /** Sessions the node may have open at once. */
+    maxPerNode: z.int().min(1).max(10000).default(200),
+    /** A connection with no traffic either way for this long is closed (a kubelet's streamingConnectionIdleTimeout). */
+    idleTimeoutSeconds: z.int().min(10).max(7 * 86400).default(4 * 3600),
+    /** A session ends after this long, whatever it does. */
+    maxDurationSeconds: z.int().min(60).max(7 * 86400).default(86400),
+  }).prefault({}),
 }).refine((k) => (k.tlsCertFile === undefined) === (k.tlsKeyFile === undefined), { message: 'tlsCertFile and tlsKeyFile go together', path: ['tlsKeyFile'] });
 
 const Logging = z.strictObject({

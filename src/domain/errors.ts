@@ -92,8 +92,42 @@ export class TerminateRefusedError extends OrcaError {
   }
 }
 
+/**
+ * An exec, attach or port-forward request cannot start: the pod or container does not exist or does
+ * not run, or the node's or the pod's session limit is reached. `status` is the HTTP status a
+ * kubelet answers with (404, 429 or 500), `message` its text (kubectl shows it after
+ * "unable to upgrade connection:").
+ */
+export class StreamRefusedError extends OrcaError {
+  static readonly code = 'ORCA_ERR_STREAM_REFUSED';
+  readonly code = StreamRefusedError.code;
+  constructor(readonly status: 404 | 429 | 500, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'StreamRefusedError';
+  }
+}
+
+export type SessionErrorKind =
+  | 'not-connected' | 'unauthorized' | 'throttled' | 'invalid-document' | 'encryption-unsupported'
+  | 'handshake' | 'protocol' | 'closed' | 'timeout' | 'helper' | 'unknown';
+
+/**
+ * A Session Manager session (exec, attach, port-forward) failed: StartSession refused
+ * (`not-connected`: the instance's SSM agent is not registered yet), the data channel broke or
+ * misbehaved, the account requires KMS session encryption (not supported yet), or the exec helper
+ * on the instance could not start.
+ */
+export class SessionError extends OrcaError {
+  static readonly code = 'ORCA_ERR_SESSION';
+  readonly code = SessionError.code;
+  constructor(readonly kind: SessionErrorKind, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'SessionError';
+  }
+}
+
 /** Every ORCA error class, each once: the codes below and the docs check come from this list. */
-export const errorClasses = [ConfigError, PodRejectedError, ProviderFailedError, ConfigRefError, LaunchError, TerminateRefusedError] as const;
+export const errorClasses = [ConfigError, PodRejectedError, ProviderFailedError, ConfigRefError, LaunchError, TerminateRefusedError, StreamRefusedError, SessionError] as const;
 
 export type OrcaErrorCode = (typeof errorClasses)[number]['code'];
 

@@ -25,6 +25,10 @@ export interface ContainerSpec {
   readonly volumeMounts?: readonly VolumeMount[];
   readonly ports?: readonly { readonly containerPort: number; readonly protocol?: string; readonly name?: string }[];
   readonly securityContext?: SecurityContext;
+  /** Keep the container's stdin open (`kubectl attach -i`). */
+  readonly stdin?: boolean;
+  /** Give the container a terminal (`kubectl attach -t`). */
+  readonly tty?: boolean;
 }
 
 export interface VolumeMount { readonly name: string; readonly mountPath: string; readonly readOnly?: boolean; readonly subPath?: string }

@@ -3,7 +3,7 @@
 // tag-filtered DescribeInstances per poll for all of the node's instances (inventory.ts), acted on
 // by sync.ts. Every piece of state lives in the pod table (pod-table.ts).
 import { describeHintErrors, parsePodHints, type PodHints } from '../domain/annotations.js';
-import { PodRejectedError } from '../domain/errors.js';
+import { PodRejectedError, StreamRefusedError } from '../domain/errors.js';
 import { isGone, isLive } from '../domain/instance.js';
 import { refOf, type Pod, type PodKey, type PodRef } from '../domain/pod.js';
 import { podRequest } from '../domain/pod-request.js';
@@ -13,11 +13,15 @@ import type { ImageSource, ReservationSource, SpotPriceSource } from '../ports/c
 import type { Clock } from '../ports/clock.js';
 import type { ConfigSource, EventRecorder } from '../ports/kube.js';
 import type { InstanceLauncher } from '../ports/launcher.js';
+import type { SessionManager } from '../ports/sessions.js';
 import type { InstanceSignals } from '../ports/signals.js';
 import type { Logger } from '../observability/logger.js';
-import type { ProviderPod, RunnableProvider, StatsCapable, UsageSamples } from '../provider/provider.js';
+import type {
+  ContainerIo, ExecCapable, ExecOutcome, ExecRequest, PortForwarder, ProviderPod, RunnableProvider, StatsCapable, UsageSamples,
+} from '../provider/provider.js';
 import { buildAssignment } from '../agent-protocol/assignment-builder.js';
 import { AssignmentDelivery } from './assignment-delivery.js';
+import { ContainerSessions, type PodPlace } from './container-sessions.js';
 import { agentStatus, instanceStatus, shapeOf } from './instance-status.js';
 import { Inventory } from './inventory.js';
 import type { InstanceCatalog } from './launch/launch-plan.js';
@@ -45,12 +49,14 @@ export interface Ec2ProviderDeps {
   readonly signals: InstanceSignals;
   /** The pod objects bound to the node (the informer's cache): to take back a pod's spec after a restart. */
   readonly podLookup?: (key: PodKey) => Pod | undefined;
+  /** Session Manager, for exec, attach and port-forward; with the exec helper's source (agent/orca-exec.py). */
+  readonly sessions?: { readonly manager: SessionManager; readonly helperSource: string };
   readonly clock: Clock;
   readonly log: Logger;
   readonly settings: Ec2Settings;
 }
 
-export class Ec2Provider implements RunnableProvider, StatsCapable {
+export class Ec2Provider implements RunnableProvider, StatsCapable, ExecCapable {
   readonly #d: Ec2ProviderDeps;
   readonly #t: Ec2Timings;
   readonly #log: Logger;
@@ -62,6 +68,7 @@ export class Ec2Provider implements RunnableProvider, StatsCapable {
   readonly #tagger: Tagger;
   readonly #launches: Launches;
   readonly #sync: InstanceSync;
+  readonly #streams: ExecCapable | undefined;
   #serial: Promise<void> = Promise.resolve();
   #notify: (key: PodKey) => void = () => undefined;
 
@@ -82,6 +89,9 @@ export class Ec2Provider implements RunnableProvider, StatsCapable {
     this.#tagger = new Tagger(deps.launcher, log);
     this.#launches = new Launches({ ...deps, table, prices: this.#prices, delivery: this.#delivery, tagger: this.#tagger, terminations: this.#terminations, log });
     this.#sync = new InstanceSync({ ...deps, table, launches: this.#launches, terminations: this.#terminations, delivery: this.#delivery, tagger: this.#tagger, log });
+    this.#streams = deps.sessions === undefined ? undefined : new ContainerSessions({
+      placeOf: (uid) => this.#placeOf(uid), sessions: deps.sessions.manager, helperSource: deps.sessions.helperSource, log,
+    });
     // One listing at a time is acted on, in order; one that fails never stops the next.
     this.#inventory.onListing((l) => { this.#serial = this.#serial.catch(() => undefined).then(() => this.#sync.apply(l)); return this.#serial; });
   }
@@ -187,6 +197,30 @@ export class Ec2Provider implements RunnableProvider, StatsCapable {
   podStats(): Promise<UsageSamples> {
     const entries = this.#table.pods().map((p) => ({ ref: p.ref, startTime: this.#table.view(p).instance?.launchTime, usage: p.usage }));
     return Promise.resolve(usageSamples(entries, this.#table.forgottenCpuSeconds, this.#d.clock.now()));
+  }
+
+  exec(ref: PodRef, request: ExecRequest, io: ContainerIo, signal: AbortSignal): Promise<ExecOutcome> {
+    return this.#sessionsOrRefuse().exec(ref, request, io, signal);
+  }
+
+  attach(ref: PodRef, request: ExecRequest, io: ContainerIo, signal: AbortSignal): Promise<ExecOutcome> {
+    return this.#sessionsOrRefuse().attach(ref, request, io, signal);
+  }
+
+  portForwarder(ref: PodRef, signal: AbortSignal): Promise<PortForwarder> {
+    return this.#sessionsOrRefuse().portForwarder(ref, signal);
+  }
+
+  #sessionsOrRefuse(): ExecCapable {
+    if (this.#streams === undefined) throw new StreamRefusedError(500, 'this node is not set up for exec, attach and port-forward (no Session Manager)');
+    return this.#streams;
+  }
+
+  /** The pod's live instance and its agent's last report, if it has one. */
+  #placeOf(uid: string): PodPlace | undefined {
+    const observed = this.#table.instanceOf(uid)?.observed;
+    if (observed === undefined || !isLive(observed)) return undefined;
+    return { instanceId: observed.id, containers: observed.agent?.containers ?? new Map() };
   }
 
   /** One listing of the node's instances (one DescribeInstances, paginated) and what follows from it. */

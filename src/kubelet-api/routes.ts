@@ -1,6 +1,8 @@
 // The kubelet API's route table, as a kubelet installs it (kubelet-protocol.md §3.2): every route
 // the apiserver, metrics-server or a user may call, with the handler ORCA serves it with. A route
 // ORCA does not serve yet answers 501 saying so, never 404, so kubectl shows what is missing.
+// exec, attach and portForward are upgraded connections (stream-server.ts); a request that does
+// not upgrade is answered as a kubelet answers it.
 import type { HTTPMethods } from 'fastify';
 
 /** What a route is for: the handler that serves it, chosen by name in server.ts. */
@@ -42,9 +44,9 @@ export const notServedYet: Readonly<Record<RouteKind, string | undefined>> = {
   pods: undefined,
   runningPods: undefined,
   containerLogs: undefined,
-  exec: 'ORCA does not serve exec on this node yet',
-  attach: 'ORCA does not serve attach on this node yet',
-  portForward: 'ORCA does not serve port-forward on this node yet',
+  exec: undefined,
+  attach: undefined,
+  portForward: undefined,
   run: 'ORCA does not serve run on this node yet',
   statsSummary: undefined,
   metricsResource: undefined,

@@ -1,6 +1,6 @@
 // The kubelet API through inject(): every request authenticated and authorised as a kubelet does
 // (with the real KubeletAuth over fakes of TokenReview and SubjectAccessReview), /healthz, /pods,
-// /runningpods/, and the routes not served yet answering 501 with what is missing.
+// /runningpods/, the streaming routes reached without an upgrade, and /run (not served: 501).
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Pod } from '../domain/pod.js';
 import { createLogger } from '../observability/logger.js';
@@ -98,12 +98,17 @@ describe('the kubelet API server', () => {
   });
 
   it.each([
-    ['POST', '/attach/ns/running-0/main', 'ORCA does not serve attach on this node yet'],
-    ['POST', '/exec/ns/running-0/main?command=sh', 'ORCA does not serve exec on this node yet'],
-    ['POST', '/portForward/ns/running-0', 'ORCA does not serve port-forward on this node yet'],
-  ])('answers %s %s with 501 and what is missing', async (method, url, message) => {
+    ['POST', '/attach/ns/running-0/main'],
+    ['POST', '/exec/ns/running-0/main?command=sh'],
+    ['GET', '/portForward/ns/running-0'],
+  ])('answers %s %s without an upgrade as a kubelet does', async (method, url) => {
     const res = await server().app.inject({ method: method as 'GET' | 'POST', url, headers: bearer('reader-token') });
-    expect([res.statusCode, res.body]).toEqual([501, message]);
+    expect([res.statusCode, res.body]).toEqual([400, 'unable to upgrade: missing upgrade headers in request\n']);
+  });
+
+  it('answers /run with 501 and what is missing', async () => {
+    const res = await server().app.inject({ method: 'POST', url: '/run/ns/running-0/main', headers: bearer('reader-token') });
+    expect([res.statusCode, res.body]).toEqual([501, 'ORCA does not serve run on this node yet']);
   });
 
   it('answers /stats/summary and /metrics/resource with 501 when the provider reports no usage', async () => {

@@ -2,15 +2,17 @@
 // and authorising every request as a kubelet does (auth.ts), serving the route table (routes.ts).
 // Built by a factory without listen(), so unit tests use inject().
 import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { fastify, LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Pod } from '../domain/pod.js';
 import type { Logger } from '../observability/logger.js';
 import type { PodSource } from '../ports/kube.js';
-import type { LogsCapable, Provider, StatsCapable } from '../provider/provider.js';
+import type { ExecCapable, LogsCapable, Provider, StatsCapable } from '../provider/provider.js';
 import type { AuthOutcome, KubeletAuth, X509Identity } from './auth.js';
 import { containerLogsHandler } from './container-logs.js';
 import { abortedOnClose, plainText } from './replies.js';
 import { statsHandlers } from './stats-routes.js';
+import { StreamServer, type SessionObserver, type StreamSettings } from './stream-server.js';
 import { kubeletRoutes, notServedYet, type KubeletRoute, type RouteKind } from './routes.js';
 import type { KubeletTls, SecureContextTarget } from './tls.js';
 
@@ -18,12 +20,17 @@ export interface KubeletServerDeps {
   readonly nodeName: string;
   readonly auth: Pick<KubeletAuth, 'check'>;
   /** The pods bound to the node (the informer's cache). */
-  readonly pods: Pick<PodSource, 'list' | 'get'>;
+  readonly pods: Pick<PodSource, 'list' | 'get'> & Partial<Pick<PodSource, 'onChange'>>;
   readonly provider: Pick<Provider, 'listPods'>;
   /** Where container logs are read (absent: the node's provider keeps none). */
   readonly logs?: LogsCapable;
   /** The pods' usage for /stats/summary and /metrics/resource (absent: the provider reports none). */
   readonly stats?: StatsCapable;
+  /** exec, attach and port-forward (absent: the provider serves none). */
+  readonly streams?: ExecCapable;
+  readonly streamSettings?: StreamSettings;
+  /** Counts the sessions (ops metrics). */
+  readonly observeSessions?: SessionObserver;
   /** When ORCA started: the node's counters count from it. */
   readonly nodeStartTime?: Date;
   readonly now: () => Date;
@@ -52,9 +59,17 @@ function handlers(d: KubeletServerDeps): Partial<Record<RouteKind, Handler>> {
       })));
     },
     containerLogs: containerLogsHandler({ pods: d.pods, logs: d.logs, now: d.now }),
+    ...upgradeOnly,
     ...statsHandlers({ nodeName: d.nodeName, nodeStartTime: d.nodeStartTime ?? d.now(), stats: d.stats }, abortOn),
   };
 }
+
+/** A streaming route reached without an upgrade (apimachinery's upgrader words it so). */
+const needsUpgrade: Handler = (_req, reply) => plainText(reply, 400, 'unable to upgrade: missing upgrade headers in request');
+const upgradeOnly: Partial<Record<RouteKind, Handler>> = { exec: needsUpgrade, attach: needsUpgrade, portForward: needsUpgrade };
+
+/** The kubelet's defaults: 4 h without a frame ends a connection; caps keep instances and ORCA bounded. */
+export const defaultStreamSettings: StreamSettings = { idleTimeoutMs: 4 * 3600_000, maxDurationMs: 24 * 3600_000, maxPerPod: 10, maxPerNode: 200 };
 
 const abortOn = (req: FastifyRequest): AbortSignal => abortedOnClose(req).signal;
 
@@ -97,6 +112,14 @@ export function buildKubeletServer(d: KubeletServerDeps): FastifyInstance {
     return reply.code(500).type('text/plain; charset=utf-8').send('Internal Server Error');
   });
   for (const route of kubeletRoutes) register(app, route, d);
+  const streams = new StreamServer({
+    auth: d.auth, pods: d.pods, log, settings: d.streamSettings ?? defaultStreamSettings,
+    ...(d.streams === undefined ? {} : { streams: d.streams }), ...(d.x509Of === undefined ? {} : { x509Of: d.x509Of }),
+    ...(d.observeSessions === undefined ? {} : { observe: d.observeSessions }),
+  });
+  app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => { streams.handle({ req, socket, head }); });
+  // Upgraded connections would keep the server from closing: their sessions end first.
+  app.addHook('preClose', async () => { await streams.close(); });
   // With https options fastify's server is a tls.Server, whatever its typings say.
   d.tls?.attach(app.server as unknown as SecureContextTarget);
   return app;

@@ -22,6 +22,10 @@ export interface Metrics {
   readonly providerTracked: Gauge<'collection'>;
   /** Where orca_provider_tracked is read from at each scrape (the provider's collections). */
   trackProvider(source: () => Readonly<Record<string, number>>): void;
+  /** exec, attach and port-forward sessions open now, by kind. */
+  readonly streamSessions: Gauge<'kind'>;
+  /** Those sessions when they end, by kind and outcome (exited, nonzero, failed, closed). */
+  readonly streamSessionsEnded: Counter<'kind' | 'outcome'>;
   readonly logReads: Counter;
   readonly logFollowers: Gauge;
   /** Where orca_log_followers is read from at each scrape. */
@@ -92,10 +96,15 @@ function acceleratorMetrics(registers: Registry[]): Pick<Metrics, 'podAccelerato
   };
 }
 
-/** `kubectl logs`: CloudWatch Logs reads and the followers being served. */
-function logMetrics(registers: Registry[]): Pick<Metrics, 'logReads' | 'logFollowers' | 'trackLogFollowers'> {
+/** The kubelet API: CloudWatch Logs reads and followers (`kubectl logs`), exec/attach/port-forward sessions. */
+function logMetrics(registers: Registry[]): Pick<Metrics, 'logReads' | 'logFollowers' | 'trackLogFollowers' | 'streamSessions' | 'streamSessionsEnded'> {
   const followers: { source?: () => number } = {};
   return {
+    streamSessions: new Gauge({ name: 'orca_stream_sessions', help: '`kubectl exec`, `attach` and `port-forward` sessions open, by kind', labelNames: ['kind'] as const, registers }),
+    streamSessionsEnded: new Counter({
+      name: 'orca_stream_sessions_ended_total', help: 'exec, attach and port-forward sessions ended, by kind and outcome (exited, nonzero, failed, closed)',
+      labelNames: ['kind', 'outcome'] as const, registers,
+    }),
     logReads: new Counter({ name: 'orca_log_reads_total', help: 'CloudWatch Logs read calls (GetLogEvents, FilterLogEvents) spent from the read budget', registers }),
     logFollowers: new Gauge({
       name: 'orca_log_followers', help: '`kubectl logs -f` requests being served', registers,

@@ -1,5 +1,6 @@
 // The contract between ORCA's controllers and whatever runs pods (the EC2 provider; a test provider
 // in test/). Small on purpose: optional capabilities (logs, exec, stats) are separate interfaces.
+import type { Duplex, Readable, Writable } from 'node:stream';
 import type { Pod, PodKey, PodRef } from '../domain/pod.js';
 import type { ReportedStatus } from '../domain/pod-status.js';
 
@@ -108,21 +109,69 @@ export interface LogsCapable {
   containerLogs(target: LogTarget, options: LogOptions, endedAt: () => Date | undefined, signal: AbortSignal): AsyncIterable<readonly LogLine[]>;
 }
 
-/** One stream session into a container: exec, attach or a forwarded port. */
-export interface StreamSession {
-  readonly stdout: AsyncIterable<Uint8Array>;
-  readonly stderr?: AsyncIterable<Uint8Array>;
-  write(data: Uint8Array): Promise<void>;
-  resize?(cols: number, rows: number): void;
-  /** Resolves with the exit code (exec, attach) once the session ends. */
-  readonly exit: Promise<number>;
+/** A terminal's size, in character cells. */
+export interface TerminalSize {
+  readonly cols: number;
+  readonly rows: number;
 }
 
-/** `kubectl exec`, `attach` and `port-forward`. */
+/** What a /exec or /attach request asks for (kubelet-api parses the query). */
+export interface ExecRequest {
+  readonly container: string;
+  /** The exact argv, never joined or re-quoted; empty for attach. */
+  readonly command: readonly string[];
+  readonly stdin: boolean;
+  readonly stdout: boolean;
+  /** Never with tty (a terminal has one output). */
+  readonly stderr: boolean;
+  readonly tty: boolean;
+}
+
+/**
+ * The client's side of an exec or attach, whatever the transport (SPDY or WebSocket): the streams it
+ * asked for. `stdin` ends at the client's end-of-file; the provider ends `stdout` and `stderr` when
+ * the process's output is all written. `resizes` ends with the connection.
+ */
+export interface ContainerIo {
+  readonly stdin?: Readable;
+  readonly stdout?: Writable;
+  readonly stderr?: Writable;
+  readonly resizes?: AsyncIterable<TerminalSize>;
+}
+
+/** How an exec or attach ended: the process's exit code, or why it could not run (a kubelet's InternalError). */
+export type ExecOutcome =
+  | { readonly kind: 'exited'; readonly code: number }
+  | { readonly kind: 'failed'; readonly message: string };
+
+/** The forwarded ports of one /portForward request; everything it opened ends when its signal aborts. */
+export interface PortForwarder {
+  /**
+   * One client connection to `port` in the pod, piped both ways over `connection` until either side
+   * ends. Rejects (with the reason a kubelet writes on the port's error stream) when the port cannot
+   * be reached.
+   */
+  forward(port: number, connection: Duplex): Promise<void>;
+}
+
+/** `kubectl exec`, `attach`, `cp` and `port-forward`. */
 export interface ExecCapable {
-  exec(ref: PodRef, container: string, command: readonly string[], tty: boolean, signal: AbortSignal): Promise<StreamSession>;
-  attach(ref: PodRef, container: string, tty: boolean, signal: AbortSignal): Promise<StreamSession>;
-  portForward(ref: PodRef, port: number, signal: AbortSignal): Promise<StreamSession>;
+  /**
+   * Runs `request.command` in the container with `io`; resolves once it ended and its output is
+   * written. Rejects with StreamRefusedError before anything ran (no such pod or container, not
+   * running, too many sessions). `signal` aborts when the client goes away: the process is then
+   * signalled and the session closed.
+   */
+  exec(ref: PodRef, request: ExecRequest, io: ContainerIo, signal: AbortSignal): Promise<ExecOutcome>;
+  /** Attaches `io` to the container's main process (`request.command` is empty); as exec. */
+  attach(ref: PodRef, request: ExecRequest, io: ContainerIo, signal: AbortSignal): Promise<ExecOutcome>;
+  /** Rejects with StreamRefusedError when the pod cannot be reached. */
+  portForwarder(ref: PodRef, signal: AbortSignal): Promise<PortForwarder>;
+}
+
+export function isExecCapable(p: object): p is ExecCapable {
+  const c = p as Partial<ExecCapable>;
+  return typeof c.exec === 'function' && typeof c.attach === 'function' && typeof c.portForwarder === 'function';
 }
 
 /** One kind of accelerator on the machine that runs a pod, all its devices together. */

@@ -4,7 +4,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeSubnetsCommand, EC2Client, paginateDescribeInstances } from '@aws-sdk/client-ec2';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { FaultProxy } from '../fault-proxy/fault-proxy.js';
 import { InstanceEmulator } from '../instance-emulator/emulator.js';
+import { SessionManagerStandIn } from '../ssm-stand-in/stand-in.js';
 import { binaries } from './testbed/paths.js';
 import { awsClientConfig, testbed, waitFor } from './fixture.js';
 import { startOrca, type OrcaProcess } from './orca-process.js';
@@ -69,18 +72,32 @@ export async function startEc2Node(o: Ec2NodeOptions): Promise<OrcaProcess> {
 export interface EmulatedNode {
   readonly orca: OrcaProcess;
   readonly emulator: InstanceEmulator;
+  /** With `sessions`: the Session Manager stand-in ORCA's StartSession calls reach (through a fault proxy in front of moto). */
+  readonly sessions?: SessionManagerStandIn;
   /** Stops ORCA, then the emulator's instances. */
   stop(): Promise<void>;
 }
 
 /** ORCA with the EC2 provider on moto's first two subnets, and the instance emulator booting what it launches. */
-export async function startEmulatedNode(o: Omit<Ec2NodeOptions, 'endpoint' | 'subnets'>): Promise<EmulatedNode> {
+export async function startEmulatedNode(o: Omit<Ec2NodeOptions, 'endpoint' | 'subnets'> & { readonly sessions?: boolean }): Promise<EmulatedNode> {
   const aws = awsClientConfig();
   const subnets = await defaultSubnets(new EC2Client(aws));
   const emulator = await InstanceEmulator.start({
     endpoint: aws.endpoint, region: aws.region, credentials: aws.credentials, clusterId: o.clusterId,
     workDir: mkdtempSync(join(tmpdir(), 'orca-emulator-')), awsBin: binaries().awsCli,
   });
-  const orca = await startEc2Node({ ...o, endpoint: aws.endpoint, subnets: subnets.slice(0, 2) });
-  return { orca, emulator, async stop() { await orca.stop('SIGTERM'); await emulator.stop(); } };
+  const { sessions: withSessions, ...node } = o;
+  const proxy = withSessions === true ? await FaultProxy.start(aws.endpoint) : undefined;
+  const sessions = proxy === undefined ? undefined : await SessionManagerStandIn.start({ ssm: new SSMClient(aws), instances: (id) => emulator.agentContext(id) });
+  if (proxy !== undefined) sessions?.register(proxy);
+  const orca = await startEc2Node({ ...node, endpoint: proxy?.url ?? aws.endpoint, subnets: subnets.slice(0, 2) });
+  return {
+    orca, emulator, ...(sessions === undefined ? {} : { sessions }),
+    async stop() {
+      await orca.stop('SIGTERM');
+      await sessions?.stop();
+      await proxy?.stop();
+      await emulator.stop();
+    },
+  };
 }

@@ -16,6 +16,7 @@ import { awsClientConfig, createNamespace, kubeConfig, waitFor } from './fixture
 import type { OrcaProcess } from './orca-process.js';
 import { core, podNow, shPod } from './pods.js';
 import { binaries } from './testbed/paths.js';
+import { seeded as random } from '../fakes/random.js';
 
 const ns = 'restart-burst';
 const node = 'orca-restart-burst';
@@ -47,17 +48,6 @@ let nodeOptions: Ec2NodeOptions;
 const runs: OrcaProcess[] = [];
 const orca = (): OrcaProcess | undefined => runs.at(-1);
 
-/** mulberry32: a small seeded generator, so a failing set of offsets can be run again. */
-function random(from: number): () => number {
-  let a = from >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** `n` offsets in seconds after 10 s, one in each equal slot of the window, at least 10 s apart. */
 function killOffsets(n: number, windowSeconds: number, next: () => number): number[] {

@@ -4,6 +4,7 @@
 // throttling, ClientToken idempotency for RunInstances, and canned capacity reservations. moto
 // launches MinCount instances; EC2 launches as many as it has up to MaxCount, so the proxy rewrites
 // MinCount to what the call gets. EC2 speaks the Query protocol: form-encoded Action=…, XML errors.
+// Actions of JSON protocols that moto lacks can be answered by a test component instead (intercept).
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -45,7 +46,11 @@ function reservationsXml(list: readonly CapacityReservation[]): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<DescribeCapacityReservationsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>${randomUUID()}</requestId><capacityReservationSet>${items}</capacityReservationSet></DescribeCapacityReservationsResponse>`;
 }
 
-interface Answer { readonly status: number; readonly headers: Record<string, string>; readonly body: Buffer }
+/** An HTTP answer the proxy sends back. */
+export interface Answer { readonly status: number; readonly headers: Record<string, string>; readonly body: Buffer }
+
+/** Answers one JSON-protocol action (by X-Amz-Target) from its request body, instead of moto. */
+export type Interceptor = (body: Buffer) => Promise<Answer>;
 
 async function body(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -65,6 +70,8 @@ export class FaultProxy {
   /** Every RunInstances call's parameters, in order. */
   readonly runInstances: Record<string, string>[] = [];
   readonly #byToken = new Map<string, Answer>();
+  /** Kept across reset(): they are wiring, not faults. */
+  readonly #intercepts = new Map<string, Interceptor>();
   readonly #server: Server;
   readonly #target: URL;
 
@@ -78,6 +85,14 @@ export class FaultProxy {
     p.#server.listen(0, '127.0.0.1');
     await once(p.#server, 'listening');
     return Object.assign(p, { url: `http://127.0.0.1:${(p.#server.address() as AddressInfo).port}` });
+  }
+
+  /**
+   * Answers the JSON-protocol action `target` (an X-Amz-Target such as AmazonSSM.StartSession) with
+   * `handler` instead of forwarding it to moto. The call is still counted, and fault rules for it apply first.
+   */
+  intercept(target: string, handler: Interceptor): void {
+    this.#intercepts.set(target, handler);
   }
 
   count(action: string): number {
@@ -129,6 +144,15 @@ export class FaultProxy {
     const fault = this.#fault(action, params);
     if (fault !== undefined) {
       res.writeHead(serverErrors.get(fault) ?? 400, { 'content-type': 'text/xml' }).end(errorXml(fault));
+      return;
+    }
+    const intercepted = typeof target === 'string' ? this.#intercepts.get(target) : undefined;
+    if (intercepted !== undefined) {
+      const answer = await intercepted(raw).catch((e: unknown) => ({
+        status: 500, headers: { 'content-type': 'application/x-amz-json-1.1' },
+        body: Buffer.from(JSON.stringify({ __type: 'InternalFailure', message: e instanceof Error ? e.message : String(e) })),
+      }));
+      res.writeHead(answer.status, answer.headers).end(answer.body);
       return;
     }
     if (action === 'DescribeCapacityReservations') {

@@ -2,7 +2,9 @@
 // process in its own process group, in a directory that stands for the container's root, with only
 // its `-e` environment (never the emulator's). Nothing is isolated: an image is a name, `-v` is a
 // symlink under that root, and GPU, device, user, limit and security flags are recorded, not applied.
-// Its state is kept in <dir>/<name>.json (as `docker inspect` shows it) on every change.
+// With `-i` its stdin is a pipe kept open for `docker attach`; `-t` is recorded (no terminal is
+// emulated). Its output goes to the log driver line by line and, as it comes, to every attached
+// client. Its state is kept in <dir>/<name>.json (as `docker inspect` shows it) on every change.
 import { createHash } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -11,6 +13,7 @@ import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { constants, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Writable } from 'node:stream';
 import type { AwsLogsStream } from './awslogs.js';
 import { all, environment, last, memoryBytes, type RunCommand } from './docker-cli.js';
 import { release, track } from './reaper.js';
@@ -29,6 +32,16 @@ export interface ContainerState {
   readonly StartedAt: string;
   readonly FinishedAt: string;
 }
+
+/** Where `docker exec` runs a command: the container's root, its working directory in it, its environment. */
+export interface ExecContext {
+  readonly root: string;
+  readonly workdir: string;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/** Receives a container's output from the time it attached: 1 is stdout, 2 stderr. */
+export type OutputListener = (stream: 1 | 2, data: Buffer) => void;
 
 export interface ContainerOptions {
   readonly name: string;
@@ -69,18 +82,28 @@ export class Container {
   readonly run: RunCommand;
   readonly #file: string;
   readonly #exited: Promise<unknown>;
+  readonly #closed: Promise<unknown>;
+  readonly #exec: ExecContext;
+  readonly #stdin: Writable | null;
+  readonly #listeners = new Set<OutputListener>();
   #state: ContainerState;
 
-  private constructor(o: ContainerOptions, child: ChildProcess) {
+  private constructor(o: ContainerOptions, child: ChildProcess, exec: ExecContext) {
     this.name = o.name;
     this.run = o.run;
+    this.#exec = exec;
+    this.#stdin = child.stdin;
+    this.#stdin?.on('error', () => undefined);
     this.#file = join(o.dir, `${o.name}.json`);
     this.#state = {
       Status: 'running', Running: true, ExitCode: 0, OOMKilled: false, Pid: child.pid ?? 0,
       StartedAt: new Date().toISOString(), FinishedAt: '0001-01-01T00:00:00Z',
     };
     this.#exited = once(child, 'exit');
+    this.#closed = once(child, 'close');
     child.on('exit', (code, signal) => { this.#finish(exitCodeOf(code, signal)); });
+    child.stdout?.on('data', (chunk: Buffer) => { this.#emit(1, chunk); });
+    child.stderr?.on('data', (chunk: Buffer) => { this.#emit(2, chunk); });
     this.#save();
   }
 
@@ -89,21 +112,53 @@ export class Container {
     const command = [...(o.run.flags.has('entrypoint') ? [last(o.run, 'entrypoint') ?? ''] : []), ...o.run.args];
     const [file, ...args] = command;
     if (file === undefined || file === '') throw new Error(`no command specified (the emulator knows no image's default command)`);
-    const cwd = prepareRoot(join(o.dir, o.name, 'rootfs'), o.run);
+    const root = join(o.dir, o.name, 'rootfs');
+    const cwd = prepareRoot(root, o.run);
     const env = { PATH: basePath, HOSTNAME: o.name, HOME: '/root', ...environment(o.run) };
-    const child = spawn(file, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { cwd, env, detached: true, stdio: [o.run.flags.has('interactive') ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     await once(child, 'spawn');
     track(child.pid);
-    for (const out of [child.stdout, child.stderr]) createInterface({ input: out, crlfDelay: Infinity }).on('line', (line) => o.log?.line(line));
+    for (const out of [child.stdout, child.stderr]) if (out !== null) createInterface({ input: out, crlfDelay: Infinity }).on('line', (line) => o.log?.line(line));
     child.on('close', () => {
       release(child.pid);
       void o.log?.close();
     });
-    return new Container(o, child);
+    return new Container(o, child, { root, workdir: last(o.run, 'workdir') ?? '/', env });
   }
 
   get state(): ContainerState {
     return this.#state;
+  }
+
+  /** Where `docker exec` runs its command. */
+  get execContext(): ExecContext {
+    return this.#exec;
+  }
+
+  /** Whether it was run with `-i` (its stdin takes what attached clients send). */
+  get interactive(): boolean {
+    return this.#stdin !== null;
+  }
+
+  /** How many clients are attached now. */
+  get attached(): number {
+    return this.#listeners.size;
+  }
+
+  /** Sends `listener` the output from now on; returns the function that detaches it. */
+  attach(listener: OutputListener): () => void {
+    this.#listeners.add(listener);
+    return () => { this.#listeners.delete(listener); };
+  }
+
+  /** Bytes for the main process's stdin (dropped without `-i`, or once it is gone). */
+  input(data: Buffer): void {
+    if (this.#stdin?.writable === true) this.#stdin.write(data);
+  }
+
+  /** Resolves once it has exited and all its output is out. */
+  async outputDone(): Promise<void> {
+    await this.#closed;
   }
 
   /** What `docker inspect` shows (the fields templates use). */
@@ -152,6 +207,10 @@ export class Container {
       // Exiting right now: report nothing used.
     }
     return { CPUPerc: `${cpu.toFixed(2)}%`, MemUsage: `${human(rss)} / ${human(limit)}`, Name: this.name };
+  }
+
+  #emit(stream: 1 | 2, data: Buffer): void {
+    for (const l of this.#listeners) l(stream, data);
   }
 
   #finish(exitCode: number): void {

@@ -1,7 +1,8 @@
 // The docker command lines the docker stand-in understands: `docker run`'s flags (only those the
 // agent passes; any other is refused as docker refuses an unknown flag, so a typo in the agent
-// fails here rather than on an instance), the few flags of the other commands, and Go-template
-// formats reduced to field paths (`{{.State.ExitCode}}`). Pure.
+// fails here rather than on an instance), `docker exec` and `docker attach` as the exec helper runs
+// them, the few flags of the other commands, and Go-template formats reduced to field paths
+// (`{{.State.ExitCode}}`). Pure.
 
 /** A command line docker would refuse before reaching the daemon (the CLI exits 125). */
 export class UsageError extends Error {
@@ -19,7 +20,24 @@ const valued: ReadonlyMap<string, string> = new Map([
 
 const switches: ReadonlyMap<string, string> = new Map([
   ['-d', 'detach'], ['--detach', 'detach'], ['--read-only', 'read-only'], ['--privileged', 'privileged'], ['--rm', 'rm'],
+  ['-i', 'interactive'], ['--interactive', 'interactive'], ['-t', 'tty'], ['--tty', 'tty'],
 ]);
+
+/** The flags of one command: those taking a value and the switches, each under one name. */
+interface FlagTable {
+  readonly valued: ReadonlyMap<string, string>;
+  readonly switches: ReadonlyMap<string, string>;
+}
+
+const execFlags: FlagTable = {
+  valued: new Map([['-e', 'env'], ['--env', 'env'], ['-w', 'workdir'], ['--workdir', 'workdir'], ['-u', 'user'], ['--user', 'user'], ['--detach-keys', 'detach-keys']]),
+  switches: new Map([['-i', 'interactive'], ['--interactive', 'interactive'], ['-t', 'tty'], ['--tty', 'tty'], ['--privileged', 'privileged']]),
+};
+
+const attachFlags: FlagTable = {
+  valued: new Map([['--detach-keys', 'detach-keys']]),
+  switches: new Map([['--no-stdin', 'no-stdin'], ['--sig-proxy', 'sig-proxy']]),
+};
 
 export interface RunCommand {
   /** Every flag's values, in order, by the flag's name (e.g. env → ['A=1', 'B=2']). */
@@ -28,26 +46,48 @@ export interface RunCommand {
   readonly args: readonly string[];
 }
 
+/** `docker exec [flags] NAME CMD…`. */
+export interface ExecCommand {
+  readonly flags: ReadonlyMap<string, readonly string[]>;
+  readonly container: string;
+  readonly argv: readonly string[];
+}
+
+/** `docker attach [flags] NAME`. */
+export interface AttachCommand {
+  readonly flags: ReadonlyMap<string, readonly string[]>;
+  readonly container: string;
+}
+
 /** Splits `--flag=value` into its two halves. */
 function splitInline(word: string): [string, string | undefined] {
   const eq = word.indexOf('=');
   return word.startsWith('--') && eq > 0 ? [word.slice(0, eq), word.slice(eq + 1)] : [word, undefined];
 }
 
-/** Parses the words after `docker run`. */
-export function parseRun(words: readonly string[]): RunCommand {
+/** `-it` as `-i -t` when every letter is a switch (docker's short flags combine). */
+function expand(word: string, table: FlagTable): readonly string[] {
+  if (!/^-[a-z]{2,}$/.test(word)) return [word];
+  const letters = Array.from(word.slice(1), (l) => `-${l}`);
+  return letters.every((l) => table.switches.has(l)) ? letters : [word];
+}
+
+/** Parses the flags in front of a command's operands; returns them and the operands. */
+function parseFlags(words: readonly string[], table: FlagTable): { readonly flags: Map<string, string[]>; readonly rest: readonly string[] } {
   const flags = new Map<string, string[]>();
   const add = (name: string, value: string): void => { flags.set(name, [...(flags.get(name) ?? []), value]); };
+  const list = [...words];
   let i = 0;
-  for (; i < words.length; i++) {
-    const word = words[i] ?? '';
+  for (; i < list.length; i++) {
+    const word = list[i] ?? '';
     if (word === '--') { i++; break; }
     if (!word.startsWith('-') || word === '-') break;
-    const [flag, inline] = splitInline(word);
-    const name = valued.get(flag);
-    const toggle = switches.get(flag);
+    list.splice(i, 1, ...expand(word, table));
+    const [flag, inline] = splitInline(list[i] ?? '');
+    const name = table.valued.get(flag);
+    const toggle = table.switches.get(flag);
     if (name !== undefined) {
-      const value = inline ?? words[++i];
+      const value = inline ?? list[++i];
       if (value === undefined) throw new UsageError(`flag needs an argument: ${flag}`);
       add(name, value);
     } else if (toggle !== undefined) {
@@ -56,19 +96,46 @@ export function parseRun(words: readonly string[]): RunCommand {
       throw new UsageError(`unknown flag: ${flag}`);
     }
   }
-  const image = words[i];
-  if (image === undefined) throw new UsageError('"docker run" requires at least 1 argument.');
-  return { flags, image, args: words.slice(i + 1) };
+  return { flags, rest: list.slice(i) };
 }
 
-/** The last value of a run flag (docker keeps the last of a repeated single-valued flag). */
-export const last = (run: RunCommand, name: string): string | undefined => run.flags.get(name)?.at(-1);
+/** Parses the words after `docker run`. */
+export function parseRun(words: readonly string[]): RunCommand {
+  const { flags, rest } = parseFlags(words, { valued, switches });
+  const [image, ...args] = rest;
+  if (image === undefined) throw new UsageError('"docker run" requires at least 1 argument.');
+  return { flags, image, args };
+}
 
-/** Every value of a run flag. */
-export const all = (run: RunCommand, name: string): readonly string[] => run.flags.get(name) ?? [];
+/** Parses the words after `docker exec`. */
+export function parseExec(words: readonly string[]): ExecCommand {
+  if (words.includes('-d') || words.includes('--detach')) throw new UsageError('the emulator\'s docker runs exec in the foreground only');
+  const { flags, rest } = parseFlags(words, execFlags);
+  const [container, ...argv] = rest;
+  if (container === undefined || argv.length === 0) throw new UsageError('"docker exec" requires at least 2 arguments.');
+  return { flags, container, argv };
+}
 
-/** `-e K=V` words as an environment; `-e K` (copied from the CLI's own environment) gives nothing here. */
-export function environment(run: RunCommand): Record<string, string> {
+/** Parses the words after `docker attach`. */
+export function parseAttach(words: readonly string[]): AttachCommand {
+  const { flags, rest } = parseFlags(words, attachFlags);
+  const [container, ...more] = rest;
+  if (container === undefined || more.length > 0) throw new UsageError('"docker attach" requires exactly 1 argument.');
+  const proxy = flags.get('sig-proxy')?.at(-1);
+  if (proxy !== undefined && proxy !== 'true' && proxy !== 'false') throw new UsageError(`invalid argument "${proxy}" for "--sig-proxy" flag`);
+  return { flags, container };
+}
+
+interface Flagged { readonly flags: ReadonlyMap<string, readonly string[]> }
+
+/** The last value of a flag (docker keeps the last of a repeated single-valued flag). */
+export const last = (run: Flagged, name: string): string | undefined => run.flags.get(name)?.at(-1);
+
+/** Every value of a flag. */
+export const all = (run: Flagged, name: string): readonly string[] => run.flags.get(name) ?? [];
+
+/** `-e K=V` words (of run or exec) as an environment; `-e K` (copied from the CLI's own environment) gives nothing here. */
+export function environment(run: Flagged): Record<string, string> {
   const env: Record<string, string> = {};
   for (const kv of all(run, 'env')) {
     const eq = kv.indexOf('=');

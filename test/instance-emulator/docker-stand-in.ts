@@ -4,16 +4,24 @@
 // run -d, inspect -f, stop -t, stats --no-stream — and kill, for tests. Images are names: a pull
 // succeeds unless the name contains `does-not-exist`. Every command line is kept, and appended to
 // <dir>/argv.log (a JSON array a line), so tests can check the flags the agent passed.
+// Two commands stream, so they do not go through that one-shot reply: for `docker exec` (POST /exec)
+// it answers a shell script the shim runs in its own place — the command with the container's root
+// as working directory and the container's environment, on the shim's own stdio (a pty when the
+// caller's stdin is one), so stdin, its end, the exit code and signals are the command's own; for
+// `docker attach` (an upgraded POST /attach, relayed by attach-relay.py) it streams the container's
+// output from then on in docker's 8-byte-header frames (1 stdout, 2 stderr; here 3 carries the exit
+// code at the end) and, when the container was run with -i, passes what the client sends to its stdin.
 import { once } from 'node:events';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { AwsLogsStream } from './awslogs.js';
 import { Container } from './container.js';
-import { last, logOptions, parseOptions, parseRun, render, UsageError, type RunCommand } from './docker-cli.js';
+import { environment, last, logOptions, parseAttach, parseExec, parseOptions, parseRun, render, UsageError, type ExecCommand, type RunCommand } from './docker-cli.js';
 
 export interface DockerOptions {
   /** The instance's docker directory: argv.log and containers/. */
@@ -45,6 +53,31 @@ function signalOf(value: string): NodeJS.Signals {
   return name as NodeJS.Signals;
 }
 
+/** Single-quotes `s` for sh. */
+const shq = (s: string): string => `'${s.replaceAll("'", "'\\''")}'`;
+
+/** The script docker-shim.sh runs for `docker exec`: it ends by exec'ing the command in the shim's place. */
+function execScript(c: Container, e: ExecCommand): string {
+  const ctx = c.execContext;
+  const workdir = last(e, 'workdir') ?? ctx.workdir;
+  const env = { ...ctx.env, ...environment(e) };
+  const noCwd = `OCI runtime exec failed: exec failed: unable to start container process: chdir to cwd ("${workdir}") set in config.json failed: no such file or directory: unknown`;
+  const stdin = !e.flags.has('interactive') ? ['exec </dev/null'] : e.flags.has('tty') ? ['[ -t 0 ] || { echo \'the input device is not a TTY\' >&2; exit 1; }'] : [];
+  return [
+    `cd ${shq(join(ctx.root, workdir))} 2>/dev/null || { echo ${shq(noCwd)} >&2; exit 126; }`,
+    ...stdin,
+    `exec env -i ${Object.entries(env).map(([k, v]) => shq(`${k}=${v}`)).join(' ')} ${e.argv.map(shq).join(' ')}`,
+  ].join('\n');
+}
+
+/** One frame of an attach stream: docker's stdcopy header (stream, 3 zero bytes, length) and the data. */
+function frame(stream: 1 | 2 | 3, data: Buffer): Buffer {
+  const head = Buffer.alloc(8);
+  head[0] = stream;
+  head.writeUInt32BE(data.length, 4);
+  return Buffer.concat([head, data]);
+}
+
 async function bodyOf(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
@@ -56,6 +89,7 @@ export class DockerStandIn {
   readonly #server: Server;
   readonly #containers = new Map<string, Container>();
   readonly #calls: (readonly string[])[] = [];
+  readonly #attachments = new Set<Duplex>();
   readonly #commands: ReadonlyMap<string, Handler> = new Map<string, Handler>([
     ['pull', (w: readonly string[]) => this.#pull(w)],
     ['login', (w: readonly string[], stdin: string) => this.#login(w, stdin)],
@@ -72,6 +106,7 @@ export class DockerStandIn {
     this.#server = createServer((req, res) => {
       void this.#answer(req).then((r) => res.end(`${r.code}\n${r.out}`));
     });
+    this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex) => { this.#attach(req, socket); });
   }
 
   static async start(o: DockerOptions): Promise<DockerStandIn & { readonly host: string }> {
@@ -99,19 +134,20 @@ export class DockerStandIn {
     const all = [...this.#containers.values()];
     for (const c of all) c.signal('SIGKILL');
     await Promise.all(all.map((c) => c.exited()));
+    for (const s of this.#attachments) s.destroy();
     this.#server.closeAllConnections();
     this.#server.close();
   }
 
   async #answer(req: IncomingMessage): Promise<Reply> {
-    if (req.method !== 'POST' || req.url !== '/cli') return fail(`docker stand-in: no ${String(req.method)} ${String(req.url)}`);
+    if (req.method !== 'POST' || (req.url !== '/cli' && req.url !== '/exec')) return fail(`docker stand-in: no ${String(req.method)} ${String(req.url)}`);
     // NUL-separated: the CLI's stdin, then its arguments (docker-shim.sh).
     const fields = (await bodyOf(req)).split('\0');
     fields.pop();
     const [stdin = '', ...argv] = fields;
-    this.#calls.push(argv);
-    appendFileSync(join(this.#o.dir, 'argv.log'), `${JSON.stringify(argv)}\n`);
+    this.#record(argv);
     const [command = '', ...words] = argv;
+    if (req.url === '/exec') return this.#exec(words);
     const handler = this.#commands.get(command);
     if (handler === undefined) return fail(`docker: '${command}' is not a command the emulator's docker knows (${[...this.#commands.keys()].join(', ')})`);
     try {
@@ -119,6 +155,56 @@ export class DockerStandIn {
     } catch (e) {
       return toReply(e);
     }
+  }
+
+  #record(argv: readonly string[]): void {
+    this.#calls.push(argv);
+    appendFileSync(join(this.#o.dir, 'argv.log'), `${JSON.stringify(argv)}\n`);
+  }
+
+  /** `docker exec`: the script the shim runs, or docker's refusal. */
+  #exec(words: readonly string[]): Reply {
+    try {
+      const e = parseExec(words);
+      const [c] = this.#named([e.container]);
+      if (c === undefined || !c.state.Running) return fail(`Error response from daemon: container ${c?.id ?? e.container} is not running`);
+      return ok(execScript(c, e));
+    } catch (err) {
+      return toReply(err);
+    }
+  }
+
+  /** `docker attach` over an upgraded connection (attach-relay.py): refused with a reply as /cli's, or streamed. */
+  #attach(req: IncomingMessage, socket: Duplex): void {
+    socket.on('error', () => undefined);
+    const refuse = (r: Reply): void => {
+      const body = `${r.code}\n${r.out}`;
+      socket.end(`HTTP/1.1 200 OK\r\nContent-Length: ${String(Buffer.byteLength(body))}\r\nConnection: close\r\n\r\n${body}`);
+    };
+    const argv = JSON.parse(Buffer.from(String(req.headers['x-docker-argv'] ?? ''), 'base64').toString('utf8') || '[]') as string[];
+    this.#record(argv);
+    if (req.url !== '/attach' || argv[0] !== 'attach') { refuse(fail(`docker stand-in: no ${String(req.method)} ${String(req.url)}`)); return; }
+    try {
+      const a = parseAttach(argv.slice(1));
+      const [c] = this.#named([a.container]);
+      if (c === undefined || !c.state.Running) { refuse(fail('You cannot attach to a stopped container, start it first')); return; }
+      this.#stream(c, socket, !a.flags.has('no-stdin') && c.interactive);
+    } catch (err) {
+      refuse(toReply(err));
+    }
+  }
+
+  #stream(c: Container, socket: Duplex, stdin: boolean): void {
+    this.#attachments.add(socket);
+    socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nX-Docker-Stdin: ${stdin ? '1' : '0'}\r\n\r\n`);
+    const detach = c.attach((stream, data) => { socket.write(frame(stream, data)); });
+    // The client's stdin EOF leaves the container's stdin open (docker run -d -i keeps it for the next attach).
+    socket.on('data', (data: Buffer) => { if (stdin) c.input(data); });
+    socket.on('close', () => { detach(); this.#attachments.delete(socket); });
+    void c.outputDone().then(() => {
+      detach();
+      socket.end(frame(3, Buffer.from(String(c.state.ExitCode))));
+    });
   }
 
   #named(names: readonly string[]): Container[] {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeInstanceAttributeCommand, EC2Client, paginateDescribeInstances } from '@aws-sdk/client-ec2';
 import { ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { EmulatedInstance, type AwsAccess } from './instance.js';
+import { EmulatedInstance, type AgentContext, type AwsAccess } from './instance.js';
 
 export interface EmulatorOptions {
   /** moto's endpoint. */
@@ -77,6 +77,11 @@ export class InstanceEmulator {
   /** Whether `instanceId` is booted and not yet shut down (after its termination, or stop()). */
   isRunning(instanceId: string): boolean {
     return this.#instances.has(instanceId) && !this.#gone.has(instanceId);
+  }
+
+  /** A running instance's agent environment and directory, for sessions run on it; undefined unless isRunning. */
+  agentContext(instanceId: string): AgentContext | undefined {
+    return this.isRunning(instanceId) ? this.#instances.get(instanceId)?.agentContext : undefined;
   }
 
   injectSpotNotice(instanceId: string, action: 'terminate' | 'stop' | 'hibernate' = 'terminate'): void {

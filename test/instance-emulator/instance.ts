@@ -32,6 +32,12 @@ export interface AwsAccess {
   readonly awsBin: string;
 }
 
+/** Where a command runs "on" the instance as its SSM agent would run it: the agent's environment and directory. */
+export interface AgentContext {
+  readonly env: Readonly<Record<string, string>>;
+  readonly dir: string;
+}
+
 export interface InstanceBoot {
   readonly id: string;
   /** The instance type: a GPU type gets the nvidia-smi stand-in. */
@@ -110,6 +116,11 @@ export class EmulatedInstance {
   /** The agent's output (its log goes to stderr). */
   get log(): string {
     return this.#log;
+  }
+
+  /** The agent's environment and the instance's directory (for Session Manager sessions run on it). */
+  get agentContext(): AgentContext {
+    return { env: { ...this.#env }, dir: this.dir };
   }
 
   /** The agent's exit code; undefined while it runs, null when a signal ended it. */
