@@ -22,9 +22,17 @@ function fakeSessions(o: { failPorts?: number } = {}): { manager: SessionManager
     ensureDocument: (name, content) => { calls.documents.push(`${name}:${String(content === EXEC_DOCUMENT_CONTENT)}`); return Promise.resolve(); },
     startCommand: (instanceId, document) => {
       calls.commands.push(`${instanceId}:${document}`);
-      const stream = new PassThrough();
-      stream.end('sh: 1: python3: not found\r\n');
-      const s: CommandSession = { sessionId: 's-1', stream, terminate: () => { calls.terminated.push('s-1'); return Promise.resolve(); } };
+      // What the agent's pty said, then its end; our side stays open, as a data channel's does.
+      const stream = new Duplex({ allowHalfOpen: true, read() { /* pushed below */ }, write(_c, _e, cb) { cb(); } });
+      stream.push('sh: 1: python3: not found\r\n');
+      stream.push(null);
+      // As the data channel does when it breaks: the stream fails, here after the session is over.
+      const terminate = (): Promise<void> => {
+        calls.terminated.push('s-1');
+        setImmediate(() => { stream.destroy(new SessionError('closed', 'the data channel broke')); });
+        return Promise.resolve();
+      };
+      const s: CommandSession = { sessionId: 's-1', stream, terminate };
       return Promise.resolve(s);
     },
     startPortForwarding: (instanceId, port) => {
@@ -79,6 +87,8 @@ describe('ContainerSessions exec and attach', () => {
     expect(outcome.kind).toBe('failed');
     expect(outcome.kind === 'failed' ? outcome.message : '').toContain('python3: not found');
     expect(calls).toMatchObject({ documents: [`${EXEC_DOCUMENT_NAME}:true`], commands: [`i-1:${EXEC_DOCUMENT_NAME}`], terminated: ['s-1'] });
+    // The stream's late failure is handled (an unhandled 'error' would fail this file).
+    await new Promise((resolve) => setTimeout(resolve, 20));
   });
 });
 

@@ -104,6 +104,9 @@ export class ContainerSessions implements ExecCapable {
     const { sessions } = this.#d;
     await sessions.ensureDocument(EXEC_DOCUMENT_NAME, EXEC_DOCUMENT_CONTENT, signal);
     const session = await sessions.startCommand(instanceId, EXEC_DOCUMENT_NAME, {}, signal);
+    // The session's stream fails with a SessionError when the channel breaks, also after the helper
+    // is done with it: that must never be an unhandled 'error'.
+    session.stream.on('error', (err) => { this.#log.debug({ err, sessionId: session.sessionId }, 'session stream ended with an error'); });
     this.#log.debug({ pod: ref.key, instanceId, sessionId: session.sessionId, mode }, 'session started');
     try {
       return await runExecHelper({
