@@ -63,11 +63,13 @@ describe('a 500-pod Job burst on the EC2 provider', () => {
     await waitFor('every instance to be terminated', async () => {
       const live = (await launcher().listTagged('orca.research/cluster', clusterId)).filter((i) => i.state !== 'terminated' && i.state !== 'shutting-down');
       return live.length === 0 ? true : undefined;
-    }, 120_000, 1000);
+      // A wait, not a timing: alone this takes about 40 s (the figure is printed below); late in the
+      // full suite the controller-manager's garbage collector deletes the 500 pods much more slowly.
+    }, 300_000, 1000);
     const seconds = (Date.now() - started) / 1000;
     const calls = proxy.count('TerminateInstances') - before;
     await waitFor('every pod to be gone', async () => ((await core().listNamespacedPod({ namespace: ns })).items.length === 0 ? true : undefined), 120_000, 1000);
     process.stdout.write(`terminate figures: ${JSON.stringify({ instances: pods, terminateInstancesCalls: calls, secondsToAllTerminated: seconds, secondsToAllPodsGone: (Date.now() - started) / 1000 })}\n`);
     expect(calls).toBeLessThanOrEqual(50);
-  }, 180_000);
+  }, 480_000);
 });

@@ -71,7 +71,13 @@ beforeAll(async () => {
   await core().createNamespacedPod({ namespace: ns, body: shPod('target', 'echo ready; while true; do sleep 1; done') });
   await untilRunning('target');
 }, 240_000);
-afterAll(async () => { await bed.stop(); });
+afterAll(async () => {
+  // The file's pods go with it (their instances are terminated), so later files do not share the
+  // control plane with pods of a node that no longer exists.
+  await core().deleteCollectionNamespacedPod({ namespace: ns, gracePeriodSeconds: 0 });
+  await waitFor('the file\'s pods to be gone', async () => ((await core().listNamespacedPod({ namespace: ns })).items.length === 0 ? true : undefined), 120_000, 1000);
+  await bed.stop();
+}, 300_000);
 
 describe('kubectl exec on a burst pod', () => {
   it('passes argv exactly: no joining, no quoting, empty arguments kept', async () => {
