@@ -13,7 +13,8 @@ import type { AuthOutcome, KubeletAuth, X509Identity } from './auth.js';
 import { SessionLimits, type SessionCaps } from './streams/limits.js';
 import type { PortConnection } from './streams/model.js';
 import { execRequest, queryPorts, runningContainer, streamPath, streamPod, type StreamPath, type StreamRefusal } from './streams/stream-request.js';
-import { refuseUpgrade, StreamTransports, type Upgrade } from './stream-transports.js';
+import { StreamTransports, type Upgrade } from './stream-transports.js';
+import { refuseUpgrade } from './upgrade-refusal.js';
 
 export interface StreamSettings extends SessionCaps {
   readonly idleTimeoutMs: number;
@@ -90,10 +91,12 @@ export class StreamServer {
   readonly #transports: StreamTransports;
   readonly #log: Logger;
   readonly #watches = new Map<string, Set<Watch>>();
+  readonly #observe: SessionObserver;
   readonly #sockets = new Set<Upgrade['socket']>();
 
   constructor(d: StreamServerDeps) {
     this.#d = d;
+    this.#observe = d.observe ?? unobserved;
     d.pods.onChange?.((key) => { this.#podChanged(key); });
     this.#log = d.log.child({ component: 'kubelet-streams' });
     this.#limits = new SessionLimits(d.settings);
@@ -205,15 +208,19 @@ export class StreamServer {
     }
     const channel = await this.#transports.remoteCommand(u, request.value);
     if (channel === undefined) return;
-    const signal = AbortSignal.any([channel.closed, a.podEnded, AbortSignal.timeout(this.#d.settings.maxDurationMs)]);
+    const signal = this.#sessionSignal(channel.closed, a);
     const log = this.#log.child({ pod: `${a.path.namespace}/${a.path.pod}`, container: request.value.container, kind: a.path.kind });
     const started = Date.now();
-    const observe = this.#d.observe ?? unobserved;
-    observe.opened(a.path.kind);
+    this.#observe.opened(a.path.kind);
     const outcome = await this.#run(a, request.value, channel.io, signal).catch(failureOf);
-    observe.ended(a.path.kind, outcomeOf(outcome));
+    this.#observe.ended(a.path.kind, outcomeOf(outcome));
     log.info({ outcome, ms: Date.now() - started }, `${a.path.kind} ended`);
     await channel.finish(outcome);
+  }
+
+  /** Aborts when the client goes, the pod or its container ends, or the session has run its longest. */
+  #sessionSignal(closed: AbortSignal, a: Admitted): AbortSignal {
+    return AbortSignal.any([closed, a.podEnded, AbortSignal.timeout(this.#d.settings.maxDurationMs)]);
   }
 
   #run(a: Admitted, request: ExecRequest, io: Parameters<ExecCapable['exec']>[2], signal: AbortSignal): Promise<ExecOutcome> {
@@ -229,7 +236,7 @@ export class StreamServer {
     }
     const channel = await this.#transports.portForward(u, ports.value);
     if (channel === undefined) return;
-    const signal = AbortSignal.any([channel.closed, a.podEnded, AbortSignal.timeout(this.#d.settings.maxDurationMs)]);
+    const signal = this.#sessionSignal(channel.closed, a);
     const ref = refOf(a.pod);
     const forwarder = a.streams.portForwarder(ref, signal);
     // Its failure is each connection's (below); nothing is left unhandled when none comes.
@@ -240,8 +247,7 @@ export class StreamServer {
     channel.onConnection((c) => {
       void forwarder.then((f) => f.forward(c.port, c.data)).then(() => { c.data.end(); }, (e: unknown) => { failed(c, e); });
     });
-    const observe = this.#d.observe ?? unobserved;
-    observe.opened('portForward');
+    this.#observe.opened('portForward');
     // The request lasts as long as its connection; then everything it opened on the instance ends.
     await new Promise<void>((resolve) => {
       if (signal.aborted) resolve();
@@ -249,6 +255,6 @@ export class StreamServer {
     });
     await forwarder.catch(() => undefined);
     await channel.close();
-    observe.ended('portForward', 'closed');
+    this.#observe.ended('portForward', 'closed');
   }
 }

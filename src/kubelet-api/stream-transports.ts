@@ -5,6 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ExecRequest } from '../provider/provider.js';
+import { refuseUpgrade } from './upgrade-refusal.js';
 import { acceptSpdyPortForward } from './spdy/port-forward.js';
 import { acceptSpdyRemoteCommand } from './spdy/remote-command.js';
 import type { SessionLog } from './spdy/session.js';
@@ -19,18 +20,6 @@ export interface Upgrade {
   readonly req: IncomingMessage;
   readonly socket: Duplex;
   readonly head: Buffer;
-}
-
-const reasons: Readonly<Record<number, string>> = {
-  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error', 501: 'Not Implemented',
-};
-
-/** Answers an upgrade request without upgrading: plain text, as a kubelet writes it, then the socket ends. */
-export function refuseUpgrade(socket: Duplex, status: number, message: string, headers: readonly (readonly [string, string])[] = []): void {
-  if (socket.destroyed) return;
-  const body = `${message}\n`;
-  const extra = headers.map(([k, v]) => `${k}: ${v}\r\n`).join('');
-  socket.end(`HTTP/1.1 ${String(status)} ${reasons[status] ?? 'Error'}\r\n${extra}Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${String(Buffer.byteLength(body))}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 export interface TransportOptions {

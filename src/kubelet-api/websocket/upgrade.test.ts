@@ -79,7 +79,7 @@ describe('WebSocketUpgrader', () => {
   it('answers an unsupported protocol with a 400 that says why, and rejects', async () => {
     const s = await server('portForward');
     const res = await rawUpgrade(s.url, { ...handshake, 'sec-websocket-protocol': 'v5.channel.k8s.io' });
-    expect(res).toEqual({ status: 400, body: 'requested protocol(s) are not supported: [v5.channel.k8s.io]; supports [v4.channel.k8s.io v4.base64.channel.k8s.io]' });
+    expect(res).toEqual({ status: 400, body: 'requested protocol(s) are not supported: [v5.channel.k8s.io]; supports [v4.channel.k8s.io v4.base64.channel.k8s.io]\n' });
     await settle();
     expect(s.refusals).toHaveLength(1);
     expect(s.refusals[0]).toBeInstanceOf(WebSocketUpgradeError);
@@ -88,14 +88,14 @@ describe('WebSocketUpgrader', () => {
 
   it('answers a malformed handshake with a 400', async () => {
     const s = await server();
-    expect(await rawUpgrade(s.url, { ...handshake, 'sec-websocket-key': 'nope' })).toEqual({ status: 400, body: 'missing or invalid Sec-WebSocket-Key' });
-    expect(await rawUpgrade(s.url, handshake, 'POST')).toEqual({ status: 400, body: 'a WebSocket upgrade must be a GET, not POST' });
+    expect(await rawUpgrade(s.url, { ...handshake, 'sec-websocket-key': 'nope' })).toEqual({ status: 400, body: 'missing or invalid Sec-WebSocket-Key\n' });
+    expect(await rawUpgrade(s.url, handshake, 'POST')).toEqual({ status: 400, body: 'a WebSocket upgrade must be a GET, not POST\n' });
   });
 
   it('answers what ws itself refuses (a duplicated protocol) with a 400 and rejects', async () => {
     const s = await server();
     const res = await rawUpgrade(s.url, { ...handshake, 'sec-websocket-protocol': 'v4.channel.k8s.io, v4.channel.k8s.io' });
-    expect(res).toEqual({ status: 400, body: 'Invalid Sec-WebSocket-Protocol header' });
+    expect(res).toEqual({ status: 400, body: 'Invalid Sec-WebSocket-Protocol header\n' });
     await settle();
     expect(s.refusals.map((e) => e.message)).toEqual(['Invalid Sec-WebSocket-Protocol header']);
   });

@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { err, type Result } from '../../domain/result.js';
 import { negotiateProtocol, offeredProtocols, WS_PROTOCOLS, type StreamKind } from './protocols.js';
+import { refuseUpgrade } from '../upgrade-refusal.js';
 
 /** The largest message a client may send (16 MiB); a larger one closes the socket with 1009. */
 export const DEFAULT_MAX_PAYLOAD = 16 * 1024 * 1024;
@@ -51,18 +52,6 @@ export function checkUpgradeRequest(req: IncomingMessage, kind: StreamKind): Res
   return negotiateProtocol(offeredProtocols(req.headers['sec-websocket-protocol']), WS_PROTOCOLS[kind]);
 }
 
-/** Answers the upgrade request with a 400 and closes the connection. */
-export function refuseUpgrade(socket: Duplex, message: string): void {
-  if (!socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const body = Buffer.from(message, 'utf8');
-  const head = `HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${String(body.length)}\r\n\r\n`;
-  socket.once('finish', () => socket.destroy());
-  socket.once('error', () => socket.destroy());
-  socket.end(Buffer.concat([Buffer.from(head, 'latin1'), body]));
-}
 
 /** One WebSocket server (no listener of its own) for every exec, attach and port-forward upgrade. */
 export class WebSocketUpgrader {
@@ -80,7 +69,7 @@ export class WebSocketUpgrader {
     });
     // Anything ws itself refuses (say, a Sec-WebSocket-Protocol it cannot parse) is answered here.
     this.#server.on('wsClientError', (e, socket, req) => {
-      refuseUpgrade(socket, e.message);
+      refuseUpgrade(socket, 400, e.message);
       this.#pending.get(req)?.(new WebSocketUpgradeError(e.message, { cause: e }));
     });
   }
@@ -94,7 +83,7 @@ export class WebSocketUpgrader {
     return new Promise<AcceptedWebSocket>((resolve, reject) => {
       const checked = checkUpgradeRequest(req, kind);
       if (!checked.ok) {
-        refuseUpgrade(socket, checked.error);
+        refuseUpgrade(socket, 400, checked.error);
         reject(new WebSocketUpgradeError(checked.error));
         return;
       }
