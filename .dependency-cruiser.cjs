@@ -82,6 +82,27 @@ module.exports = {
       to: { path: only(['ec2', 'agent-protocol', 'logs']) },
     },
     {
+      name: 'budgets-imports-core-and-ports',
+      comment: 'budgets/ owns every budget\'s money over the ports (BurstBudgets, the BudgetGate it implements); it knows no adapter, provider or server.',
+      severity: 'error',
+      from: { path: layer('budgets') },
+      to: { path: '^src/', pathNot: [only(['domain', 'policy', 'ports', 'budgets']), '^src/observability/logger\\.ts$'] },
+    },
+    {
+      name: 'reports-imports-core-ports-and-status-read',
+      comment: 'reports/ turns BurstBudget objects into `orca cost` / `orca share` reports: pure, over the ports; of budgets/ it reads only the status reader.',
+      severity: 'error',
+      from: { path: layer('reports') },
+      to: { path: '^src/', pathNot: [only(['domain', 'policy', 'ports', 'reports']), '^src/budgets/status-read\\.ts$'] },
+    },
+    {
+      name: 'reports-have-no-packages',
+      comment: 'reports/ is pure: no npm packages and no node: built-ins.',
+      severity: 'error',
+      from: { path: layer('reports') },
+      to: { dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'core', 'unknown'] },
+    },
+    {
       name: 'logs-imports-core-ports-and-contract',
       comment: 'logs/ serves kubectl logs over the LogStore port (a LogsCapable of the contract); it knows no adapter, provider or server.',
       severity: 'error',

@@ -32,6 +32,8 @@ import { parsePodKey } from './domain/pod.js';
 import { createAwsAdapters, type AwsAdapters } from './aws/adapters.js';
 import { loadCatalog } from './catalog-files.js';
 import { Ec2Provider } from './ec2/ec2-provider.js';
+import { buildLedger } from './app-budgets.js';
+import type { BudgetLedger } from './budgets/ledger.js';
 import { noProvider } from './provider/no-provider.js';
 import { agentSettings, agentUserData } from './agent-protocol/user-data.js';
 import { logStreamName } from './agent-protocol/tags.js';
@@ -101,6 +103,7 @@ interface ProviderParts {
   readonly metrics: Metrics;
   readonly adapters: AwsAdapters | undefined;
   readonly clusterId: string;
+  readonly budgets: BudgetLedger;
 }
 
 /** The EC2 provider when subnets are configured; otherwise one that launches nothing. */
@@ -113,7 +116,7 @@ function configuredProvider(d: AppDeps & ProviderParts): Provider {
     ...adapters, launcher: withLauncherMetrics(adapters.launcher, d.metrics),
     catalog: loadCatalog(d.catalogDir, aws.region),
     events: d.events, clock: systemClock, log: d.log, config: d.configs, podLookup: (key) => d.pods.get(key),
-    sessions: { manager: adapters.sessions, helperSource: d.execHelper },
+    sessions: { manager: adapters.sessions, helperSource: d.execHelper }, budgets: d.budgets,
     settings: {
       clusterId, nodeName: d.params.name, subnets: aws.subnets.map((s) => ({ zone: s.zone, subnetId: s.subnetID })),
       securityGroupIds: aws.securityGroupIDs, ...(aws.instanceProfileArn === undefined ? {} : { instanceProfileArn: aws.instanceProfileArn }),
@@ -122,6 +125,7 @@ function configuredProvider(d: AppDeps & ProviderParts): Provider {
       allowedTypes: i.allowedInstanceTypes, templates: i.templates, rootVolumeGiB: i.rootVolumeGiB,
       userData: agentUserData(agentSettings(clusterId), d.agentScript), dryRun: aws.dryRun, pollMs: i.pollSeconds * 1000, tags: aws.tags,
       batchWindowMs: i.batchWindowSeconds * 1000, batchMax: i.batchMaxInstances, unassignedGraceMs: i.unassignedGraceSeconds * 1000,
+      reservedUsdPerHour: config.budgets.reservedUSDPerHour,
     },
   });
 }
@@ -206,6 +210,18 @@ function loadTls(config: Config, base: NodeParams, log: Logger): Promise<Kubelet
   );
 }
 
+/** Why ORCA is not ready yet (/readyz); empty when it is. */
+function readiness(d: { readonly node: NodeController; readonly pods: PodSource; readonly budgets: BudgetLedger; readonly provider: Provider }): () => string[] {
+  let synced = false;
+  void d.pods.synced.then(() => { synced = true; });
+  return () => [
+    ...(d.node.isRegistered ? [] : ['virtual node not registered']),
+    ...(synced ? [] : ['pod informer not synced']),
+    ...(d.budgets.entries.loaded ? [] : ['BurstBudgets not loaded (is deploy/crds/burstbudgets.orca.research.yaml applied?)']),
+    ...(d.provider.notReadyReasons?.() ?? []),
+  ];
+}
+
 export async function buildApp(deps: AppDeps): Promise<App> {
   const { config, log } = deps;
   const { registry, metrics } = appMetrics(deps.version);
@@ -220,20 +236,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const events = createEventRecorder({ kc, nodeName: params.name, log, now: () => systemClock.now() });
   const providerDeps = { config, log, configs: createConfigSource(kc) };
   const { clusterId, adapters } = awsAdapters(config, params.name, log);
-  const provider = withProviderMetrics(deps.provider?.(providerDeps) ?? configuredProvider({ ...deps, events, params, configs: providerDeps.configs, pods, metrics, adapters, clusterId }), metrics);
+  const budgets = buildLedger({ config, kc, log, metrics });
+  const provider = withProviderMetrics(deps.provider?.(providerDeps) ?? configuredProvider({ ...deps, events, params, configs: providerDeps.configs, pods, metrics, adapters, clusterId, budgets }), metrics);
   if (isStatsCapable(provider)) metrics.trackAccelerators(() => provider.podStats(AbortSignal.timeout(5000)));
   const podController = new PodController({
     pods, writer: createPodWriter(kc), provider, clock: systemClock, log, metrics, hostIP: params.internalIP,
     events,
   });
-  let synced = false;
-  void pods.synced.then(() => { synced = true; });
-  const notReadyReasons = (): string[] => [
-    ...(node.isRegistered ? [] : ['virtual node not registered']),
-    ...(synced ? [] : ['pod informer not synced']),
-    ...(provider.notReadyReasons?.() ?? []),
-  ];
-  const ops = createOpsServer({ registry, readiness: { notReadyReasons } });
+  const ops = createOpsServer({ registry, readiness: { notReadyReasons: readiness({ node, pods, budgets, provider }) } });
   const kubelet = kubeletApi({ config, log, reviews: { tokens: createTokenReviewer(kc), access: createAccessReviewer(kc) }, tls, pods, provider, nodeName: params.name, metrics, logs: containerLogs({ config, log, metrics, adapters, clusterId }) });
   return {
     async run(signal: AbortSignal): Promise<void> {
@@ -248,7 +258,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         log.info({}, 'orca ready');
       });
       const running = Promise.all([
-        node.run(signal), pods.run(signal), podController.run(signal), tls.run(signal),
+        node.run(signal), pods.run(signal), podController.run(signal), tls.run(signal), budgets.run(signal),
         isRunnable(provider) ? provider.run(signal) : Promise.resolve(),
       ]);
       if (await stopsInTime(running, signal)) log.info({ reason: String(signal.reason) }, 'orca stopping');

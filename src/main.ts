@@ -7,6 +7,7 @@ import { networkInterfaces } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command } from 'commander';
 import { buildApp, type ProviderDeps } from './app.js';
+import { addReportCommands } from './cli-reports.js';
 import { parseConfig } from './config/load.js';
 import { createLogger } from './observability/logger.js';
 import type { Provider } from './provider/provider.js';
@@ -84,6 +85,7 @@ export async function runCli(io: CliIo): Promise<number> {
     .action(async (flags: Flags) => {
       code = await start(flags, io);
     });
+  addReportCommands(program, { env: io.env, stderr: io.stderr, exit: (c) => { code = c; } });
   await program.parseAsync([...io.argv]);
   return code;
 }

@@ -68,6 +68,8 @@ export interface ObservedInstance {
   /** The pod the instance was given (its tags); absent for an instance launched and not yet given one. */
   readonly pod?: PodIdentity;
   readonly launchKey?: string;
+  /** The namespace whose budgets pay for the instance (orca.research/budget-namespace). */
+  readonly budgetNamespace?: string;
   readonly maxLifetimeSeconds?: number;
   readonly onInterruption?: OnInterruption;
   readonly terminationProtection: boolean;
@@ -93,7 +95,7 @@ export function decodeInstance(i: Instance): ObservedInstance {
     id: i.id, type: i.type, zone: i.zone, state: i.state, lifecycle: i.lifecycle, launchTime: i.launchTime,
     terminationProtection: t[TAG.terminationProtection] === 'true',
     ...defined({
-      privateIp: i.privateIp, clusterId: t[TAG.cluster], nodeName: t[TAG.node], pod: identity(t), launchKey: t[TAG.launchKey],
+      privateIp: i.privateIp, clusterId: t[TAG.cluster], nodeName: t[TAG.node], pod: identity(t), launchKey: t[TAG.launchKey], budgetNamespace: t[TAG.budget],
       maxLifetimeSeconds: seconds(t[TAG.maxLifetime]), onInterruption: interruption(t[TAG.onInterruption]), agent: parseAgentState(t),
     }),
   };

@@ -3,6 +3,8 @@
 import { parseDocument } from 'yaml';
 import { ConfigError } from '../domain/errors.js';
 import { err, ok, type Result } from '../domain/result.js';
+import type { z } from 'zod';
+import { parseBudgetSpec } from '../policy/budget-spec.js';
 import { ConfigSchema, type Config } from './schema.js';
 
 /** Values given on the command line; they win over the file. */
@@ -42,5 +44,17 @@ export function parseConfig(text: string, overrides: ConfigOverrides = {}): Resu
   if (!parsed.success) {
     return err(new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`)));
   }
+  const budgets = budgetProblems(parsed.data.budgets);
+  if (budgets.length > 0) return err(new ConfigError(budgets));
   return ok(deepFreeze(parsed.data));
+}
+
+/** What the schema cannot check of the config's budgets (a time zone that does not exist), as a BurstBudget's spec is checked. */
+function budgetProblems(b: z.infer<typeof ConfigSchema>['budgets']): string[] {
+  const named = [['default', b.default], ['clusterLimit', b.clusterLimit]] as const;
+  return named.flatMap(([key, spec]) => {
+    if (spec === undefined) return [];
+    const r = parseBudgetSpec('config', key, spec);
+    return r.ok ? [] : r.error.map((e) => `budgets.${key}.${e.replace(/^spec\./, '')}`);
+  });
 }

@@ -118,6 +118,40 @@ const KubeletApi = z.strictObject({
   }).prefault({}),
 }).refine((k) => (k.tlsCertFile === undefined) === (k.tlsKeyFile === undefined), { message: 'tlsCertFile and tlsKeyFile go together', path: ['tlsKeyFile'] });
 
+const duration = z.string().regex(/^(\d+d)?(\d+h)?(\d+m)?(\d+s)?$/, 'a duration such as "24h", "90m" or "1h30m"').refine((t) => t !== '', 'a duration such as "24h"');
+
+/** A budget in ORCA's own config (the cluster-wide default and the cluster-wide cap): a BurstBudget's spec in short. */
+const ConfigBudget = z.strictObject({
+  limitUSD: z.number().min(0).max(1e9),
+  period: z.strictObject({
+    kind: z.enum(['Monthly', 'Weekly', 'Daily', 'Total']).default('Monthly'),
+    resetDay: z.int().min(1).max(31).default(1),
+    timeZone: z.string().min(1).default('UTC'),
+  }).prefault({}),
+  warnAtPercent: z.array(z.int().min(1).max(1000)).max(10).default([50, 80, 100]),
+  maxConcurrentInstances: z.int().min(0).optional(),
+  defaultMaxRuntime: duration.default('24h'),
+});
+
+const Budgets = z.strictObject({
+  /**
+   * What a namespace without a BurstBudget may do: Refuse (its pods wait, Pending, until it has one),
+   * Default (it is charged to the cluster-wide default budget, `default`), Allow (it bursts without a
+   * dollar limit; only the cluster-wide cap applies).
+   */
+  withoutBudget: z.enum(['Refuse', 'Default', 'Allow']).default('Refuse'),
+  /** The budget of each namespace that has none, with withoutBudget: Default (each namespace gets its own book). */
+  default: ConfigBudget.optional(),
+  /** A cap on the spend of all namespaces together; every launch must fit it as well as its namespace's budget. */
+  clusterLimit: ConfigBudget.optional(),
+  /** Hourly rate charged for capacity reservations and Capacity Blocks (their money was committed when they were bought). */
+  reservedUSDPerHour: z.number().min(0).default(0),
+  /** Half-life of past spend in the fair-share order of waiting pods (hours). */
+  fairShareHalfLifeHours: z.number().min(1).max(24 * 365).default(168),
+  /** How often the budgets' status (the ledger) is written; a crash loses at most this much of an ended instance's charge. */
+  statusIntervalSeconds: z.int().min(1).max(3600).default(30),
+}).refine((b) => b.withoutBudget !== 'Default' || b.default !== undefined, { message: 'withoutBudget: Default needs budgets.default', path: ['default'] });
+
 const Logging = z.strictObject({
   level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
 });
@@ -134,6 +168,7 @@ export const ConfigSchema = z.strictObject({
   node: Node,
   instances: Instances.prefault({}),
   kubeletApi: KubeletApi.prefault({}),
+  budgets: Budgets.prefault({}),
   logging: Logging.prefault({}),
   ops: Ops.prefault({}),
 });

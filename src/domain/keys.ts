@@ -34,9 +34,14 @@ export const LABEL = {
 export const CONDITION = {
   /** True once the provider has the pod; False with the reason while provisioning fails. */
   provisioned: 'orca.research/Provisioned',
+  /** True once the pod's money is reserved in its namespace's budgets; False with the reason (and the figures) while it waits for them. */
+  budget: 'orca.research/Budget',
 } as const;
 
-export type KeyKind = 'annotation' | 'tag' | 'label' | 'condition';
+/** ORCA's API group and version: the BurstBudget custom resource. */
+export const API_VERSION = 'orca.research/v1alpha1';
+
+export type KeyKind = 'annotation' | 'tag' | 'label' | 'condition' | 'api';
 
 export interface KeyEntry {
   readonly key: string;
@@ -54,4 +59,5 @@ export const keyRegistry: readonly KeyEntry[] = [
   ...entries('tag', 'docs/agent.md', Object.values(TAG)),
   ...entries('label', 'docs/architecture.md', Object.values(LABEL)),
   ...entries('condition', 'docs/architecture.md', Object.values(CONDITION)),
+  ...entries('api', 'docs/budgets.md', [API_VERSION]),
 ];

@@ -15,6 +15,8 @@ export interface ReportedStatus {
   readonly initContainerStatuses?: readonly ContainerStatus[];
   /** Set when the provider could not (yet) provision the pod: shown as orca.research/Provisioned=False. */
   readonly provisioningFailure?: { readonly reason: string; readonly message: string };
+  /** Set when budgets decided on the pod: shown as orca.research/Budget (False while it waits for money or room). */
+  readonly budget?: { readonly ok: boolean; readonly reason: string; readonly message: string };
 }
 
 /** ORCA's own pod condition: did the provider accept and provision the pod (kubectl describe shows it). */
@@ -59,6 +61,7 @@ function desiredConditions(pod: Pod, r: ReportedStatus): Omit<PodCondition, 'las
     r.provisioningFailure === undefined
       ? condition(provisionedCondition, true, undefined)
       : condition(provisionedCondition, false, r.provisioningFailure.reason, r.provisioningFailure.message),
+    ...(r.budget === undefined ? [] : [condition(CONDITION.budget, r.budget.ok, r.budget.reason, r.budget.message)]),
   ];
 }
 
@@ -74,7 +77,7 @@ function withTransitions(current: readonly PodCondition[], next: readonly Omit<P
 /** The full status a kubelet would post for `pod`, given the provider's report. */
 export function kubeletStatus(pod: Pod, r: ReportedStatus, hostIP: string, now: string): PodStatus {
   const { phase, reason, message, podIP, containerStatuses, initContainerStatuses } = r;
-  // provisioningFailure becomes a condition, never a status field.
+  // provisioningFailure and budget become conditions, never status fields.
   const optional = { reason, message, podIP, podIPs: podIP === undefined ? undefined : [{ ip: podIP }], containerStatuses, initContainerStatuses };
   return {
     phase,

@@ -83,6 +83,9 @@ export interface PodSpec {
   readonly serviceAccountName?: string;
   readonly volumes?: readonly Volume[];
   readonly imagePullSecrets?: readonly { readonly name: string }[];
+  /** The value of the pod's PriorityClass (set by the apiserver's admission). */
+  readonly priority?: number;
+  readonly activeDeadlineSeconds?: number;
 }
 
 export interface ContainerState {

@@ -9,6 +9,7 @@ import { refOf, type Pod, type PodKey, type PodRef } from '../domain/pod.js';
 import { podRequest } from '../domain/pod-request.js';
 import type { ReportedStatus } from '../domain/pod-status.js';
 import type { AssignmentStore } from '../ports/assignments.js';
+import type { BudgetGate } from '../ports/budget-gate.js';
 import type { ImageSource, ReservationSource, SpotPriceSource } from '../ports/catalog.js';
 import type { Clock } from '../ports/clock.js';
 import type { ConfigSource, EventRecorder } from '../ports/kube.js';
@@ -21,6 +22,7 @@ import type {
 } from '../provider/provider.js';
 import { buildAssignment } from '../agent-protocol/assignment-builder.js';
 import { AssignmentDelivery } from './assignment-delivery.js';
+import { chargeReport } from './budget-report.js';
 import { ContainerSessions, type PodPlace } from './container-sessions.js';
 import { agentStatus, instanceStatus, shapeOf } from './instance-status.js';
 import { Inventory } from './inventory.js';
@@ -51,6 +53,8 @@ export interface Ec2ProviderDeps {
   readonly podLookup?: (key: PodKey) => Pod | undefined;
   /** Session Manager, for exec, attach and port-forward; with the exec helper's source (agent/orca-exec.py). */
   readonly sessions?: { readonly manager: SessionManager; readonly helperSource: string };
+  /** The budgets every launch is decided by (and told about every instance after each poll); absent: none. */
+  readonly budgets?: BudgetGate;
   readonly clock: Clock;
   readonly log: Logger;
   readonly settings: Ec2Settings;
@@ -93,7 +97,16 @@ export class Ec2Provider implements RunnableProvider, StatsCapable, ExecCapable 
       placeOf: (uid) => this.#placeOf(uid), sessions: deps.sessions.manager, helperSource: deps.sessions.helperSource, log,
     });
     // One listing at a time is acted on, in order; one that fails never stops the next.
-    this.#inventory.onListing((l) => { this.#serial = this.#serial.catch(() => undefined).then(() => this.#sync.apply(l)); return this.#serial; });
+    this.#inventory.onListing((l) => { this.#serial = this.#serial.catch(() => undefined).then(() => this.#afterListing(l)); return this.#serial; });
+  }
+
+  async #afterListing(l: Parameters<InstanceSync['apply']>[0]): Promise<void> {
+    await this.#sync.apply(l);
+    const budgets = this.#d.budgets;
+    if (budgets === undefined) return;
+    const c = this.#d.catalog;
+    const rates = { types: c.types, onDemand: (t: string) => c.onDemandUsdPerHour[t], spot: (t: string, z: string) => this.#prices.spotPrice(t, z), reservedUsdPerHour: this.#d.settings.reservedUsdPerHour ?? 0 };
+    budgets.observe(chargeReport(this.#table, rates), this.#d.clock.now().getTime());
   }
 
   onStatusChange(notify: (key: PodKey) => void): void {
@@ -119,7 +132,7 @@ export class Ec2Provider implements RunnableProvider, StatsCapable, ExecCapable 
   memory(): Readonly<Record<string, number>> {
     return {
       pods: this.#table.size, instances: this.#table.instances.size, launchesWaiting: this.#launches.waiting,
-      terminationsPending: this.#terminations.pending, tagWrites: this.#tagger.pending,
+      terminationsPending: this.#terminations.pending, tagWrites: this.#tagger.pending, budgetWaiting: this.#launches.budgetWaiting,
     };
   }
 
@@ -164,6 +177,7 @@ export class Ec2Provider implements RunnableProvider, StatsCapable, ExecCapable 
     const i = this.#table.instanceOf(ref.uid)?.observed;
     podLog(this.#log, p).debug({ stage: p.stage, instanceId: i?.id }, 'deleting the pod');
     if (i === undefined) {
+      this.#launches.withdraw(ref.uid);
       this.#table.markDeleting(ref.uid);
       return;
     }

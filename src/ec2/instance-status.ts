@@ -10,7 +10,8 @@ import type { ObservedInstance } from '../agent-protocol/tags.js';
 /** A pod without an instance: waiting in a launch batch, waiting to try again, or given up. */
 export type LaunchState =
   | { readonly state: 'queued'; readonly message: string }
-  | { readonly state: 'retrying' | 'failed'; readonly reason: string; readonly message: string };
+  /** retrying: waits for capacity; budget: waits for its namespace's budgets (money, instances, accelerators). */
+  | { readonly state: 'retrying' | 'failed' | 'budget'; readonly reason: string; readonly message: string };
 
 /** What a pod's status is computed from: what ORCA knows of its spec, its launch and its instance. */
 export interface TrackedPod {
@@ -31,6 +32,8 @@ export interface TrackedPod {
   readonly stopRequestedAt?: number;
   /** The agent notice already turned into an Event (its text). */
   readonly noticed?: string;
+  /** What the budgets decided (orca.research/Budget): True once the money is reserved. */
+  readonly budget?: NonNullable<ReportedStatus['budget']>;
 }
 
 const named = (cs: readonly { readonly name: string; readonly image?: string }[]) => cs.map((c) => ({ name: c.name, image: c.image ?? '' }));
@@ -69,12 +72,21 @@ function launchStatus(t: TrackedPod): ReportedStatus {
     return { phase: 'Failed', containerStatuses: statuses(t, { terminated }) };
   }
   if (l.state === 'failed') return { phase: 'Failed', reason: l.reason, message: l.message, provisioningFailure: { reason: l.reason, message: l.message } };
+  if (l.state === 'budget') {
+    const held = { reason: l.reason, message: l.message };
+    return { phase: 'Pending', budget: { ok: false, ...held }, containerStatuses: statuses(t, { waiting: held }) };
+  }
   const waiting = { reason: 'InstanceLaunching', message: l.message };
   const failure = l.state === 'retrying' ? { provisioningFailure: { reason: l.reason, message: l.message } } : {};
   return { phase: 'Pending', ...failure, containerStatuses: statuses(t, { waiting }) };
 }
 
 export function instanceStatus(t: TrackedPod): ReportedStatus {
+  const s = statusOf(t);
+  return t.budget === undefined || s.budget !== undefined ? s : { ...s, budget: t.budget };
+}
+
+function statusOf(t: TrackedPod): ReportedStatus {
   if (t.final !== undefined) return t.final;
   const i = t.instance;
   if (i === undefined) return launchStatus(t);

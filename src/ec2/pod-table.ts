@@ -115,6 +115,14 @@ export class PodTable {
     this.#move(uid, launch.state === 'failed' ? 'final' : 'queued', { launch });
   }
 
+  /** What the budgets decided for the pod (its orca.research/Budget condition once it may launch). */
+  setBudget(uid: string, budget: NonNullable<PodRecord['budget']>): void {
+    const p = this.#pods.get(uid);
+    if (p === undefined) return;
+    p.budget = budget;
+    this.#changed(p);
+  }
+
   launching(uid: string): void {
     this.#move(uid, 'launching', {});
   }

@@ -34,6 +34,8 @@ export interface Ec2Settings {
   readonly unassignedGraceMs: number;
   /** Extra tags on every instance (cost allocation). */
   readonly tags: Readonly<Record<string, string>>;
+  /** The hourly rate budgets charge for capacity reservations and Capacity Blocks (0: their money was committed when they were bought). */
+  readonly reservedUsdPerHour?: number;
   /** The timings below; each has a default in ec2Timings. */
   readonly timings?: Partial<Ec2Timings>;
 }

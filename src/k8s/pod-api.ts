@@ -1,12 +1,12 @@
 // PodWriter and EventRecorder over client-node. Status writes are strategic-merge patches of
 // pods/<name>/status carrying metadata.uid, so a write can never land on a pod of the same name
 // created later; a pod that is gone (404) or was replaced (409) is not an error for the caller.
-import { randomBytes } from 'node:crypto';
-import { CoreV1Api, PatchStrategy, setHeaderOptions, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
-import { parsePodKey, podKey, type Pod } from '../domain/pod.js';
+import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { parsePodKey, type Pod } from '../domain/pod.js';
 import type { EventRecorder, PodWriter } from '../ports/kube.js';
 import type { Logger } from '../observability/logger.js';
 import { KubeApiError, statusOf } from './client.js';
+import { createEventPoster } from './events.js';
 
 const smp = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
 
@@ -55,23 +55,11 @@ export interface EventRecorderDeps {
 
 /** core/v1 Events, as a kubelet records them (source component `orca`, host = the node). */
 export function createEventRecorder(deps: EventRecorderDeps): EventRecorder {
-  const core = deps.kc.makeApiClient(CoreV1Api);
-  const log = deps.log.child({ component: 'events' });
+  const post = createEventPoster({ kc: deps.kc, log: deps.log.child({ component: 'events' }), now: deps.now, host: deps.nodeName });
   return {
     podEvent(pod: Pod, type, reason, message) {
       const { namespace, name, uid } = pod.metadata;
-      const now = deps.now();
-      const body: CoreV1Event = {
-        metadata: { name: `${name}.${randomBytes(8).toString('hex')}`, namespace },
-        involvedObject: { kind: 'Pod', apiVersion: 'v1', namespace, name, uid },
-        type, reason, message: message.slice(0, 1024),
-        source: { component: 'orca', host: deps.nodeName },
-        reportingComponent: 'orca', reportingInstance: deps.nodeName,
-        firstTimestamp: now, lastTimestamp: now, count: 1,
-      };
-      core.createNamespacedEvent({ namespace, body }).catch((e: unknown) => {
-        log.warn({ pod: podKey(namespace, name), reason, status: statusOf(e) }, 'could not record event');
-      });
+      post({ apiVersion: 'v1', kind: 'Pod', namespace, name, uid }, type, reason, message);
     },
   };
 }

@@ -3,8 +3,9 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { parsePodKey } from '../domain/pod.js';
 import type { AcceleratorUsage, UsageSamples } from '../provider/provider.js';
+import { createBudgetMetrics, type BudgetMetrics } from './budget-metrics.js';
 
-export interface Metrics {
+export interface Metrics extends BudgetMetrics {
   readonly buildInfo: Gauge<'version' | 'nodejs'>;
   readonly ready: Gauge;
   readonly reconcileSeconds: Histogram<'outcome'>;
@@ -65,6 +66,7 @@ export function createMetrics(registry: Registry): Metrics {
     ...ec2Metrics(registers),
     ...logMetrics(registers),
     ...acceleratorMetrics(registers),
+    ...createBudgetMetrics(registry),
   };
 }
 

@@ -239,3 +239,27 @@ describe('BudgetBook: snapshot, restore and new rules', () => {
     expect(book.decide(launch('pod-2')).decision.kind).toBe('allow');
   });
 });
+
+describe('BudgetBook.adopt', () => {
+  const rules = { id: 'a/b', namespace: 'a', limit: 10 * 1_000_000, period: { kind: 'Total', resetDay: 1, timeZone: 'UTC' }, defaultMaxRuntimeSeconds: 3600 } as const;
+  const charge = { podUid: 'u1', quote: 8_000_000, charged: 7_000_000, chargedEarlier: 0, accelerators: { 'nvidia.com/gpu': 8 }, startedAt: 1000 };
+
+  it('holds a running pod even past the limit, and shows the excess', () => {
+    const full = BudgetBook.create(rules, { settled: 9_000_000, pods: [] });
+    const r = full.adopt(charge);
+    if (!r.ok) throw new Error(r.error.message);
+    expect(r.value.pod('u1')).toEqual(charge);
+    expect(r.value.usage).toMatchObject({ settled: 9_000_000, accruing: 7_000_000, reserved: 1_000_000, runningInstances: 1 });
+    expect(remaining(r.value)).toBe(-7_000_000);
+  });
+
+  it('is no change for a pod already held, and refuses amounts that are not money', () => {
+    const once = BudgetBook.create(rules).adopt(charge);
+    if (!once.ok) throw new Error('adopt failed');
+    const twice = once.value.adopt({ ...charge, charged: 1 });
+    expect(twice.ok && twice.value).toBe(once.value);
+    const bad = BudgetBook.create(rules).adopt({ ...charge, charged: 1.5 });
+    expect(bad.ok).toBe(false);
+    expect(!bad.ok && bad.error.kind).toBe('invalid-amount');
+  });
+});

@@ -137,6 +137,19 @@ export class BudgetBook {
     return { decision, book: this.#withPod(pod) };
   }
 
+  /**
+   * Holds a pod's charge as given, whatever the limit: a pod found running after a restart, whose money
+   * is being spent whether or not it fits (its excess shows as over-spend, never hidden). A pod already
+   * held is no change.
+   */
+  adopt(charge: PodCharge): Result<BudgetBook, BookError> {
+    if (this.#pods.has(charge.podUid)) return ok(this);
+    for (const amount of [charge.quote, charge.charged, charge.chargedEarlier]) {
+      if (!isMicroUsd(amount)) return invalidAmount(charge.podUid, amount);
+    }
+    return ok(this.#withPod(charge));
+  }
+
   /** Records that the pod's instance started at `at` (ms since the epoch). A second start keeps the first time. */
   start(podUid: string, at: number): BookResult {
     const pod = this.#pods.get(podUid);

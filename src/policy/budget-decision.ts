@@ -83,7 +83,8 @@ function quoteText(c: Check): string {
 
 function chargeCheck(c: Check): readonly Denial[] {
   const from = c.request.namespace;
-  if (from === c.rules.namespace || (c.rules.allowChargesFrom ?? []).includes(from)) return [];
+  const allowed = c.rules.allowChargesFrom ?? [];
+  if (from === c.rules.namespace || allowed.includes(from) || allowed.includes('*')) return [];
   return [deny(c, 'BudgetChargeNotAllowed', true,
     `pods of namespace ${from} may not charge it (it allows charges from: ${listed(c.rules.allowChargesFrom)})`)];
 }

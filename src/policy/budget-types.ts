@@ -33,7 +33,7 @@ export interface BudgetRules {
   readonly allowedFamilies?: readonly string[];
   readonly deniedFamilies?: readonly string[];
   readonly allowedCapacityTypes?: readonly CapacityType[];
-  /** Other namespaces whose pods may charge this budget (orca.research/budget-namespace). */
+  /** Other namespaces whose pods may charge this budget (orca.research/budget-namespace); "*": every namespace (the cluster-wide cap). */
   readonly allowChargesFrom?: readonly string[];
   /** Runtime assumed for a pod that gives none (seconds). */
   readonly defaultMaxRuntimeSeconds: number;

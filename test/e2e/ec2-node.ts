@@ -51,6 +51,8 @@ export interface Ec2NodeOptions {
   readonly capacity?: Record<string, string | number>;
   readonly instances?: Record<string, unknown>;
   readonly kubeletApi?: Record<string, unknown>;
+  /** ORCA's budgets section; absent: the bed's (every namespace may burst without a BurstBudget). */
+  readonly budgets?: Record<string, unknown>;
 }
 
 /** Starts ORCA and waits until it says it is ready. */
@@ -64,8 +66,16 @@ export async function startEc2Node(o: Ec2NodeOptions): Promise<OrcaProcess> {
     kubeletApi: { host: '127.0.0.1', tlsCertFile: pki.orcaServingCert, tlsKeyFile: pki.orcaServingKey, clientCAFile: pki.caCert, ...o.kubeletApi },
     instances: { images: { nvidia: al2023, cpu: al2023 }, pollSeconds: 1, ...o.instances },
     ops: { port: await freePort(), host: '127.0.0.1' },
+    ...(o.budgets === undefined ? {} : { budgets: o.budgets }),
   }, { args: ['--kubeconfig', testbed().kubeconfig], env: { AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey } });
-  await waitFor('orca ready', () => Promise.resolve(orca.logLines().find((l) => l.msg === 'orca ready')), 60_000, 200);
+  try {
+    await waitFor('orca ready', () => Promise.resolve(orca.logLines().find((l) => l.msg === 'orca ready')), 60_000, 200);
+  } catch (e) {
+    // The error names what ORCA said last, so a suite that cannot start says why.
+    const last = [...orca.logLines().slice(-15).map((l) => JSON.stringify(l)), orca.stderr().slice(-2000)].join('\n');
+    await orca.stop('SIGKILL');
+    throw new Error(`${e instanceof Error ? e.message : String(e)}; ORCA's last log lines:\n${last}`, { cause: e });
+  }
   return orca;
 }
 

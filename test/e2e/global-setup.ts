@@ -1,5 +1,7 @@
 // Starts the test bed once per e2e run and hands its coordinates to every suite (inject('testbed')).
 import type { TestProject } from 'vitest/node';
+import { join } from 'node:path';
+import { repoRoot } from './testbed/paths.js';
 import { startTestbed } from './testbed/testbed.js';
 import type { TestbedInfo } from './fixture.js';
 
@@ -12,6 +14,11 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const started = Date.now();
   const bed = await startTestbed();
+  // Every ORCA of the run watches BurstBudgets: their CRD is installed once, as an admin would.
+  const crd = await bed.kubectl(['apply', '-f', join(repoRoot, 'deploy', 'crds', 'burstbudgets.orca.research.yaml')]);
+  if (crd.code !== 0) throw new Error(`kubectl apply of the BurstBudget CRD failed: ${crd.stderr}`);
+  const established = await bed.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/burstbudgets.orca.research']);
+  if (established.code !== 0) throw new Error(`the BurstBudget CRD was not established: ${established.stderr}`);
   process.stdout.write(`test bed up in ${((Date.now() - started) / 1000).toFixed(1)}s: ${bed.dir}\n`);
   const info: TestbedInfo = {
     dir: bed.dir,

@@ -87,7 +87,7 @@ describe('the orca CLI', () => {
       expect((await get(port, '/healthz')).status).toBe(200);
       const ready = await get(port, '/readyz');
       expect(ready.status).toBe(503);
-      expect(JSON.parse(ready.body)).toMatchObject({ status: 'not_ready', reasons: ['virtual node not registered', 'pod informer not synced'] });
+      expect(JSON.parse(ready.body)).toMatchObject({ status: 'not_ready', reasons: ['virtual node not registered', 'pod informer not synced', 'BurstBudgets not loaded (is deploy/crds/burstbudgets.orca.research.yaml applied?)'] });
       await waitFor('a logged registration failure', () =>
         Promise.resolve(orca.logLines().find((l) => l.msg === 'node registration failed; retrying')), 20_000, 200);
     } finally {

@@ -34,8 +34,17 @@ export interface OrcaOptions {
   readonly env?: Readonly<Record<string, string>>;
 }
 
+/**
+ * Suites that are not about budgets run ORCA with `budgets.withoutBudget: Allow` (every namespace
+ * bursts without a BurstBudget) and a 5 s status interval, unless their config says otherwise.
+ */
+function withBedBudgets(config: unknown): unknown {
+  if (typeof config !== 'object' || config === null || 'budgets' in config) return config;
+  return { ...config, budgets: { withoutBudget: 'Allow', statusIntervalSeconds: 5 } };
+}
+
 export function startOrca(config: unknown, opts: OrcaOptions = {}): OrcaProcess {
-  const configFile = writeConfig(config);
+  const configFile = writeConfig(withBedBudgets(config));
   const entry = opts.testProviderState === undefined
     ? [join(repoRoot, 'dist', 'main.js')]
     : ['--import', 'tsx', join(repoRoot, 'test', 'e2e', 'orca-test-main.ts')];

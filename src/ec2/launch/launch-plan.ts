@@ -48,6 +48,9 @@ export interface LaunchPlannerDeps {
   readonly unavailable: UnavailableOfferings;
 }
 
+/** Equal for pods whose launches are identical: the launch parameters and the offerings in order. */
+export const planKey = (launchKey: string, ranked: readonly Offering[]): string => JSON.stringify([launchKey, ranked.map((o) => [o.type, o.zone, o.capacity])]);
+
 export const digest = (text: string, chars = 16): string => createHash('sha256').update(text).digest('hex').slice(0, chars);
 
 const refuse = (key: string, value: string, problem: string): PodRejectedError => new PodRejectedError('InvalidAnnotation', `${PREFIX}${key}: "${value}" ${problem}`);
@@ -100,7 +103,7 @@ export class LaunchPlanner {
       plan: {
         ranked: sameImage, base: { ...base, tags: { ...base.tags, [TAG.launchKey]: launchKey } }, launchKey,
         podTags: podTags({ namespace, name, uid }), ...defined({ subnetId: h.subnet }),
-        key: JSON.stringify([launchKey, sameImage.map((o) => [o.type, o.zone, o.capacity])]),
+        key: planKey(launchKey, sameImage),
       },
     };
   }

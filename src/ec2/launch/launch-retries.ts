@@ -9,7 +9,7 @@ import type { PodTable } from '../pod-table.js';
 import type { Batcher } from '../batcher.js';
 import { wanted, type LaunchItem } from './batch-launch.js';
 import { retriedAfter, type LaunchFailureReason } from './launch-failures.js';
-import type { LaunchPlanner, Planned } from './launch-plan.js';
+import type { LaunchPlan, LaunchPlanner, Planned } from './launch-plan.js';
 
 /** A pod waiting for a launch, before or after it has a plan. */
 export type Waiting = Omit<LaunchItem, 'plan'>;
@@ -25,6 +25,8 @@ export interface LaunchRetriesDeps {
   readonly planner: LaunchPlanner;
   readonly batcher: Batcher<LaunchItem>;
   readonly stop: AbortSignal;
+  /** The budgets' say before a plan enters a batch: the plan to launch, or undefined when the pod waits or was rejected. */
+  readonly check?: (item: Waiting, plan: LaunchPlan) => LaunchPlan | undefined;
 }
 
 export class LaunchRetries {
@@ -38,8 +40,14 @@ export class LaunchRetries {
   queue(item: Waiting, planned: Planned): void {
     const message = planned.ok ? `waiting to launch ${planned.plan.ranked[0]?.type ?? ''}` : planned.wait;
     this.#d.table.setLaunch(item.ref.uid, { state: 'queued', message });
-    if (planned.ok) this.#d.batcher.add(planned.plan.key, { ...item, plan: planned.plan });
+    if (planned.ok) this.#toBatch(item, planned.plan);
     else this.#waitAndRetry(item, 'NoCapacity', planned.wait);
+  }
+
+  /** Into a launch batch, once the budgets allow it. */
+  #toBatch(item: Waiting, plan: LaunchPlan): void {
+    const allowed = this.#d.check === undefined ? plan : this.#d.check(item, plan);
+    if (allowed !== undefined) this.#d.batcher.add(allowed.key, { ...item, plan: allowed });
   }
 
   failed(item: Waiting, reason: LaunchFailureReason, message: string): void {
@@ -72,7 +80,7 @@ export class LaunchRetries {
     if (!wanted(this.#d.table, item.ref)) return;
     try {
       const planned = await this.#d.planner.plan(item.pod, item.hints, item.request);
-      if (planned.ok) this.#d.batcher.add(planned.plan.key, { ...item, plan: planned.plan });
+      if (planned.ok) this.#toBatch(item, planned.plan);
       else this.#waitAndRetry(item, 'NoCapacity', planned.wait);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);

@@ -15,9 +15,11 @@ import { timingsOf, type Ec2Settings } from '../settings.js';
 import type { Tagger } from '../tagger.js';
 import type { Terminations } from '../terminations.js';
 import { sendBatch, type LaunchItem } from './batch-launch.js';
-import { LaunchPlanner, type InstanceCatalog, type Planned } from './launch-plan.js';
+import { LaunchPlanner, type InstanceCatalog, type LaunchPlan, type Planned } from './launch-plan.js';
 import { LaunchRetries, type Waiting } from './launch-retries.js';
 import type { PriceBook } from './price-book.js';
+import type { BudgetGate } from '../../ports/budget-gate.js';
+import { BudgetCheck } from './budget-check.js';
 
 export interface LaunchesDeps {
   readonly table: PodTable;
@@ -31,12 +33,15 @@ export interface LaunchesDeps {
   readonly settings: Ec2Settings;
   readonly clock: Clock;
   readonly log: Logger;
+  /** The budgets every launch is decided by; absent: launches are not limited by money. */
+  readonly budgets?: BudgetGate;
 }
 
 export class Launches {
   readonly planner: LaunchPlanner;
   readonly #batcher: Batcher<LaunchItem>;
   readonly #retries: LaunchRetries;
+  readonly #budget: BudgetCheck | undefined;
   readonly #stop = new AbortController();
 
   constructor(d: LaunchesDeps) {
@@ -50,7 +55,27 @@ export class Launches {
       }, signal),
       onError: (err) => { d.log.error({ err }, 'launch batch failed'); },
     });
-    this.#retries = new LaunchRetries({ table: d.table, clock: d.clock, events: d.events, planner: this.planner, batcher: this.#batcher, stop: this.#stop.signal });
+    this.#budget = d.budgets === undefined ? undefined : new BudgetCheck({
+      gate: d.budgets, table: d.table, events: d.events, types: d.catalog.types, onDemandUsdPerHour: d.catalog.onDemandUsdPerHour,
+      reservedUsdPerHour: d.settings.reservedUsdPerHour ?? 0,
+      requeue: (item, plan) => { this.#retries.queue(item, { ok: true, plan }); },
+      giveUp: (item, reason, message) => { this.#retries.giveUp(item, reason, message); },
+    });
+    const budget = this.#budget;
+    this.#retries = new LaunchRetries({
+      table: d.table, clock: d.clock, events: d.events, planner: this.planner, batcher: this.#batcher, stop: this.#stop.signal,
+      ...(budget === undefined ? {} : { check: (item: Waiting, plan: LaunchPlan) => budget.check(item, plan) }),
+    });
+  }
+
+  /** Pods waiting for their budgets. */
+  get budgetWaiting(): number {
+    return this.#budget?.waiting ?? 0;
+  }
+
+  /** The pod no longer wants to launch: out of the budgets' queue, its reservation released. */
+  withdraw(uid: string): void {
+    this.#budget?.withdraw(uid);
   }
 
   /** Pods waiting in open batches. */

@@ -1,0 +1,68 @@
+// The EC2 provider under budgets: a plan enters a launch batch only when the ledger reserved its
+// money; a pod that does not fit waits (Pending, orca.research/Budget=False with the figures and an
+// Event) and launches once an instance ends; a pod that may never run is rejected; a deleted waiting
+// pod leaves the queue. The real ledger over the fake BurstBudget API; the provider over fakes.
+import { afterEach, describe, expect, it } from 'vitest';
+import { env, pod, stopProviders } from '../../test/fakes/ec2-env.js';
+import { FakeLauncher } from '../../test/fakes/launcher.js';
+import { startLedger } from '../../test/fakes/budget-api.js';
+import { refOf } from '../domain/pod.js';
+
+afterEach(stopProviders);
+
+/** p5.48xlarge at $55.04/h for at most an hour: a quote of $55.04. */
+const hourOfP5 = { 'orca.research/instance-type': 'p5.48xlarge', 'orca.research/max-lifetime': '1h' };
+
+async function setup(limitUSD: number) {
+  const l = await startLedger({ budgets: [{ namespace: 'lab', name: 'gpu', spec: { limitUSD } }, { namespace: 'physics', name: 'gpu', spec: { limitUSD: 1000 } }] });
+  const e = env({}, new FakeLauncher(), l.clock, { budgets: l.ledger });
+  return { ...l, e };
+}
+
+describe('the EC2 provider under budgets', () => {
+  it('launches what fits, keeps the next pod Pending with the reason and the figures, and launches it when the first instance ends', async () => {
+    const { e } = await setup(60);
+    const first = pod(hourOfP5, 'uid-1', 'train-0');
+    const second = pod(hourOfP5, 'uid-2', 'train-1');
+    await e.create(first);
+    await e.create(second);
+    expect(e.launcher.specs).toHaveLength(1);
+    const held = await e.provider.getPodStatus(refOf(second));
+    expect(held).toMatchObject({ phase: 'Pending', budget: { ok: false, reason: 'NamespaceBudgetExceeded' } });
+    expect(held?.budget?.message).toMatch(/budget lab\/gpu: spent \$0\.00 \+ reserved \$55\.04 \+ this launch's quote \$55\.04 \(\$55\.04\/h for 1 h\) exceeds the limit \$60\.00/);
+    expect(e.events.events.some((ev) => ev.reason === 'NamespaceBudgetExceeded' && ev.key === 'lab/train-1')).toBe(true);
+    expect(await e.provider.getPodStatus(refOf(first))).toMatchObject({ budget: { ok: true, reason: 'Reserved' } });
+    // The first instance ends: its money goes back at the next poll and the waiting pod launches.
+    e.launcher.setState('i-0001', 'terminated');
+    await e.provider.poll();
+    await new Promise((r) => setTimeout(r, 0));
+    await e.flush();
+    expect(e.launcher.specs).toHaveLength(2);
+    expect(e.events.events.some((ev) => ev.reason === 'BudgetReserved' && ev.key === 'lab/train-1')).toBe(true);
+  });
+
+  it('rejects a pod whose quote alone exceeds the budget, and one charging a budget that does not allow it', async () => {
+    const { e } = await setup(50);
+    await e.create(pod(hourOfP5, 'uid-1', 'train-0'));
+    expect(await e.provider.getPodStatus(refOf(pod(hourOfP5, 'uid-1', 'train-0')))).toMatchObject({ phase: 'Failed', reason: 'QuoteExceedsBudget' });
+    const stranger = pod({ ...hourOfP5, 'orca.research/budget-namespace': 'physics' }, 'uid-2', 'train-1');
+    await e.create(stranger);
+    expect(await e.provider.getPodStatus(refOf(stranger))).toMatchObject({ phase: 'Failed', reason: 'BudgetChargeNotAllowed' });
+    expect(e.launcher.specs).toHaveLength(0);
+  });
+
+  it('takes a deleted waiting pod out of the queue, so it never launches', async () => {
+    const { e, ledger } = await setup(60);
+    await e.create(pod(hourOfP5, 'uid-1', 'train-0'));
+    const waiting = pod(hourOfP5, 'uid-2', 'train-1');
+    await e.create(waiting);
+    expect(ledger.pendingByReason().get('NamespaceBudgetExceeded')).toBe(1);
+    await e.provider.deletePod(refOf(waiting));
+    expect(ledger.pendingByReason().size).toBe(0);
+    e.launcher.setState('i-0001', 'terminated');
+    await e.provider.poll();
+    await new Promise((r) => setTimeout(r, 0));
+    await e.flush();
+    expect(e.launcher.specs).toHaveLength(1);
+  });
+});
