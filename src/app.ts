@@ -126,6 +126,7 @@ function configuredProvider(d: AppDeps & ProviderParts): Provider {
       userData: agentUserData(agentSettings(clusterId), d.agentScript), dryRun: aws.dryRun, pollMs: i.pollSeconds * 1000, tags: aws.tags,
       batchWindowMs: i.batchWindowSeconds * 1000, batchMax: i.batchMaxInstances, unassignedGraceMs: i.unassignedGraceSeconds * 1000,
       reservedUsdPerHour: config.budgets.reservedUSDPerHour,
+      idle: { idleBelow: config.budgets.idleBelowPercent / 100, warnAfterMs: config.budgets.idleWarnAfterMinutes * 60_000 },
     },
   });
 }

@@ -183,7 +183,8 @@ export class BudgetEntries {
     this.#facts.set(p.uid, facts);
     const m = this.#d.meters.get(p.uid);
     if (m !== undefined && m.charged >= p.chargedMicroUSD) return;
-    this.#d.meters.set(p.uid, { charged: p.chargedMicroUSD, lastAt: writtenAt, ratePerHour: 0, restored: true, facts });
+    const through = Date.parse(p.chargedThrough ?? '');
+    this.#d.meters.set(p.uid, { charged: p.chargedMicroUSD, lastAt: Number.isFinite(through) ? through : writtenAt, ratePerHour: 0, restored: true, facts });
   }
 
   #reload(id: string): void {
@@ -249,7 +250,7 @@ export class BudgetEntries {
     if (e.origin.kind !== 'object') return;
     const { namespace, name } = e.origin.object;
     const o = this.#d.source.list().find((b) => b.namespace === namespace && b.name === name);
-    const status = budgetStatus({ entry: e, pending, facts: (uid) => this.facts(uid), previous: previousConditions(o?.status), now: this.#now() });
+    const status = budgetStatus({ entry: e, pending, facts: (uid) => this.facts(uid), chargedThrough: (uid) => this.#d.meters.get(uid)?.lastAt, previous: previousConditions(o?.status), now: this.#now() });
     try {
       await this.#d.writer.writeStatus(namespace, name, status);
       if (this.#entries.get(e.id) === e) this.#entries.set(e.id, { ...e, dirty: false });

@@ -16,13 +16,15 @@ export function dollars(amount: MicroUsd): number {
 
 const iso = (t: number): string | undefined => (Number.isFinite(t) ? new Date(t).toISOString() : undefined);
 
-function ledgerOf(e: BookEntry, facts: (uid: string) => PodFacts | undefined): BudgetLedgerStatus {
+function ledgerOf(e: BookEntry, facts: (uid: string) => PodFacts | undefined, through: (uid: string) => number | undefined): BudgetLedgerStatus {
   const pods: LedgerPod[] = e.book.snapshot().pods.map((p) => {
     const f = facts(p.podUid);
     const startedAt = p.startedAt === undefined ? undefined : iso(p.startedAt);
+    const at = through(p.podUid);
+    const chargedThrough = at === undefined ? undefined : iso(at);
     return {
       uid: p.podUid, namespace: f?.namespace ?? '', name: f?.name ?? '', quoteMicroUSD: p.quote, chargedMicroUSD: p.charged,
-      chargedEarlierMicroUSD: p.chargedEarlier, accelerators: p.accelerators, ...defined({ instanceType: f?.instanceType, capacityType: f?.capacityType, startedAt }),
+      chargedEarlierMicroUSD: p.chargedEarlier, accelerators: p.accelerators, ...defined({ instanceType: f?.instanceType, capacityType: f?.capacityType, startedAt, chargedThrough }),
     };
   });
   const settledByType = [...e.lines].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, microUSD]) => {
@@ -47,6 +49,8 @@ export interface StatusInput {
   readonly entry: BookEntry;
   readonly pending: number;
   readonly facts: (uid: string) => PodFacts | undefined;
+  /** The instant each pod's charge counts up to (its meter's last poll). */
+  readonly chargedThrough: (uid: string) => number | undefined;
   readonly previous: readonly BudgetCondition[] | undefined;
   readonly now: number;
 }
@@ -62,7 +66,7 @@ export function budgetStatus(s: StatusInput): BurstBudgetStatus {
     limitUSD: dollars(e.book.rules.limit), spentUSD: dollars(spentOf(usage)), reservedUSD: dollars(usage.reserved),
     remainingUSD: dollars(remaining(e.book)), runningInstances: usage.runningInstances, pendingPods: s.pending,
     ...(periodEnd === undefined ? {} : { periodEnd }), lastUpdated: now,
-    conditions: [readyCondition(e, s.previous, now)], ledger: ledgerOf(e, s.facts),
+    conditions: [readyCondition(e, s.previous, now)], ledger: ledgerOf(e, s.facts, s.chargedThrough),
   };
 }
 

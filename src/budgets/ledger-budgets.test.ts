@@ -174,6 +174,7 @@ describe('BudgetLedger: status and warnings', () => {
         pods: [{
           uid: 'p1', namespace: 'team-a', name: 'p1', instanceType: 'p5.48xlarge', capacityType: 'on-demand', quoteMicroUSD: 1_234_567,
           chargedMicroUSD: 617_284, chargedEarlierMicroUSD: 0, accelerators: { 'nvidia.com/gpu': 8 }, startedAt: new Date(T0).toISOString(),
+          chargedThrough: new Date(T0 + 30 * MIN).toISOString(),
         }],
       },
     });

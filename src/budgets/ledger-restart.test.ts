@@ -99,6 +99,26 @@ describe('BudgetLedger: a restart', () => {
     });
   });
 
+  it('charges on from the last poll, not from the later status write, so no time between them is lost', async () => {
+    const api = new FakeBudgetApi([{ namespace: 'team-a', name: 'gpu', spec: { limitUSD: 1000, period: { kind: 'Total' } } }]);
+    const first = await startLedger({ api, now: T0 });
+    const tenPerHour = { ratePerHour: 10 * USD };
+    expect(first.ledger.ask(ask('p1', runtime)).kind).toBe('go');
+    await first.advance(30 * MIN);
+    first.poll(report([charge('p1', tenPerHour)]));
+    // No poll for 10 minutes; the status is written meanwhile (lastUpdated T0 + 40 min).
+    await first.advance(10 * MIN);
+    await first.stop();
+    api.keepWrittenStatus();
+    const written = api.lastStatus('team-a/gpu');
+    expect(written?.lastUpdated).toBe(new Date(T0 + 40 * MIN).toISOString());
+    expect(written?.ledger.pods[0]).toMatchObject({ chargedMicroUSD: 5 * USD, chargedThrough: new Date(T0 + 30 * MIN).toISOString() });
+    const second = await env(api, T0 + 60 * MIN);
+    second.poll(report([charge('p1', tenPerHour)]));
+    // A whole hour at $10/h: from the last poll on, not from lastUpdated (that would be $8.33).
+    expect(bookOf(second).pod('p1')?.charged).toBe(10 * USD);
+  });
+
   it('keeps the warnings already announced this period', async () => {
     const api = new FakeBudgetApi([{ namespace: 'team-a', name: 'gpu', spec: { limitUSD: 10, warnAtPercent: [25, 90], period: { kind: 'Total' } } }]);
     const first = await startLedger({ api, now: T0 });

@@ -151,6 +151,12 @@ export class BudgetLedger implements BudgetGate {
     return entries.map((e) => `${e.id}: ${((e.book.pod(podUid)?.quote ?? 0) / 1e6).toFixed(2)} USD reserved`).join('; ');
   }
 
+  idleTimeoutSeconds(namespace: string): number | undefined {
+    const set = this.entries.setFor(namespace);
+    const timeouts = set.kind === 'books' ? set.entries.map((e) => e.spec?.idleTimeoutSeconds).filter((t): t is number => t !== undefined) : [];
+    return timeouts.length === 0 ? undefined : Math.min(...timeouts);
+  }
+
   withdraw(podUid: string): void {
     const was = this.#waiting.delete(podUid);
     const facts = this.#meters.get(podUid)?.facts;

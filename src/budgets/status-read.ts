@@ -21,6 +21,7 @@ function pod(v: unknown): LedgerPod | undefined {
   if (typeof uid !== 'string' || uid === '' || !isMoney(quoteMicroUSD) || !isMoney(chargedMicroUSD) || !isMoney(chargedEarlierMicroUSD)) return undefined;
   const optional = {
     instanceType: text(v['instanceType']), capacityType: text(v['capacityType']), startedAt: text(v['startedAt']), accelerators: counts(v['accelerators']),
+    chargedThrough: text(v['chargedThrough']),
   };
   const defined = Object.fromEntries(Object.entries(optional).filter(([, x]) => x !== undefined));
   return { uid, namespace: text(namespace) ?? '', name: text(name) ?? '', quoteMicroUSD, chargedMicroUSD, chargedEarlierMicroUSD, ...defined };

@@ -148,6 +148,10 @@ const Budgets = z.strictObject({
   reservedUSDPerHour: z.number().min(0).default(0),
   /** Half-life of past spend in the fair-share order of waiting pods (hours). */
   fairShareHalfLifeHours: z.number().min(1).max(24 * 365).default(168),
+  /** The idle guard: a pod whose accelerators are all below this utilisation (percent) counts as idle. */
+  idleBelowPercent: z.number().min(0).max(100).default(5),
+  /** A pod idle this long gets a Warning Event (AcceleratorsIdle); orca.research/idle-timeout, else the budget's idleTimeout, stops it. */
+  idleWarnAfterMinutes: z.number().min(1).max(7 * 24 * 60).default(30),
   /** How often the budgets' status (the ledger) is written; a crash loses at most this much of an ended instance's charge. */
   statusIntervalSeconds: z.int().min(1).max(3600).default(30),
 }).refine((b) => b.withoutBudget !== 'Default' || b.default !== undefined, { message: 'withoutBudget: Default needs budgets.default', path: ['default'] });

@@ -21,6 +21,8 @@ export interface PodHints {
   readonly capacityBlockId?: string;
   readonly ami?: string;
   readonly maxLifetimeSeconds?: number;
+  /** Stop the pod when its accelerators have been idle this long. */
+  readonly idleTimeoutSeconds?: number;
   readonly subnet?: string;
   readonly zone?: string;
   readonly onInterruption: OnInterruption;
@@ -113,6 +115,7 @@ export const annotations: Readonly<Record<string, Entry>> = {
   'capacity-block-id': { field: 'capacityBlockId', parse: pattern(id('cr'), 'a Capacity Block id such as cr-0123456789abcdef0'), type: '`cr-…`', default: '—', doc: 'A Capacity Block for ML to launch into.' },
   ami: { field: 'ami', parse: pattern(id('ami'), 'an AMI id such as ami-0123456789abcdef0'), type: '`ami-…`', default: 'per accelerator, from SSM public parameters', doc: 'The AMI to boot instead of the default Deep Learning / Neuron AMI.' },
   'max-lifetime': { field: 'maxLifetimeSeconds', parse: duration, type: 'duration (`30m`, `4h`, `7d`)', default: '—', doc: 'Fail the pod and terminate its instance after this long.' },
+  'idle-timeout': { field: 'idleTimeoutSeconds', parse: duration, type: 'duration (`30m`, `4h`, `7d`)', default: 'the budget\'s `idleTimeout`, else never', doc: 'Stop the pod (`IdleTimeout`) and terminate its instance when all its GPUs or NeuronCores have been idle this long, as the agent measures them.' },
   subnet: { field: 'subnet', parse: pattern(id('subnet'), 'a subnet id such as subnet-0123456789abcdef0'), type: '`subnet-…`', default: 'any configured subnet', doc: 'Launch only into this subnet; it must be one of `aws.subnets` (else the pod is refused, naming them). With `zone`, the subnet must be in that zone.' },
   zone: { field: 'zone', parse: pattern(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$|^[a-z]{3,4}\d?-az\d+$/, 'an Availability Zone such as us-east-1b'), type: 'AZ name', default: 'any configured zone', doc: 'Launch only into this Availability Zone; one of `aws.subnets` must be in it. Zone ids (`use1-az2`) are refused with the configured zone names: names are what `aws.subnets` configures.' },
   'on-interruption': { field: 'onInterruption', parse: oneOf(['fail', 'relaunch']), type: '`fail`, `relaunch`', default: 'from configuration', doc: 'On a spot interruption: fail the pod (`SpotInterrupted`, Jobs retry) or relaunch it.' },

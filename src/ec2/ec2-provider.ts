@@ -209,7 +209,7 @@ export class Ec2Provider implements RunnableProvider, StatsCapable, ExecCapable 
 
   /** What the measured pods use now (`kubectl top`): the agents' last reports, CPU counters carried on to now. */
   podStats(): Promise<UsageSamples> {
-    const entries = this.#table.pods().map((p) => ({ ref: p.ref, startTime: this.#table.view(p).instance?.launchTime, usage: p.usage }));
+    const entries = this.#table.pods().map((p) => ({ ref: p.ref, startTime: this.#table.view(p).instance?.launchTime, usage: p.usage, ...(p.idle?.idleSince === undefined ? {} : { idleSince: p.idle.idleSince }) }));
     return Promise.resolve(usageSamples(entries, this.#table.forgottenCpuSeconds, this.#d.clock.now()));
   }
 

@@ -23,6 +23,8 @@ export interface TrackedPod {
   readonly deleting: boolean;
   /** ORCA terminated the instance because the pod reached its orca.research/max-lifetime. */
   readonly expired?: boolean;
+  /** ORCA terminated the instance because its accelerators were idle past the pod's idle timeout. */
+  readonly idledOut?: boolean;
   readonly initContainers?: readonly { readonly name: string; readonly image: string }[];
   readonly restartPolicy?: RestartPolicy;
   readonly graceSeconds?: number;
@@ -62,6 +64,7 @@ function statuses(t: TrackedPod, state: ContainerStatus['state']): ContainerStat
 function goneReason(t: TrackedPod, i: ObservedInstance): string {
   if (t.deleting) return 'Terminated';
   if (t.expired === true) return 'MaxLifetimeExceeded';
+  if (t.idledOut === true) return 'IdleTimeout';
   return i.lifecycle === 'spot' ? 'SpotInterrupted' : 'InstanceTerminated';
 }
 
@@ -81,6 +84,11 @@ function launchStatus(t: TrackedPod): ReportedStatus {
   return { phase: 'Pending', ...failure, containerStatuses: statuses(t, { waiting }) };
 }
 
+const goneMessages: Readonly<Record<string, (id: string) => string>> = {
+  MaxLifetimeExceeded: (id) => `instance ${id} reached the pod's max-lifetime`,
+  IdleTimeout: (id) => `instance ${id} was terminated: the pod's accelerators were idle past its idle timeout`,
+};
+
 export function instanceStatus(t: TrackedPod): ReportedStatus {
   const s = statusOf(t);
   return t.budget === undefined || s.budget !== undefined ? s : { ...s, budget: t.budget };
@@ -93,7 +101,7 @@ function statusOf(t: TrackedPod): ReportedStatus {
   const base = { startTime: i.launchTime, ...(i.privateIp === undefined ? {} : { podIP: i.privateIp }) };
   if (isGone(i)) {
     const reason = goneReason(t, i);
-    const message = reason === 'MaxLifetimeExceeded' ? `instance ${i.id} reached the pod's max-lifetime` : `instance ${i.id} is ${i.state}`;
+    const message = goneMessages[reason]?.(i.id) ?? `instance ${i.id} is ${i.state}`;
     const terminated = { exitCode: t.deleting ? 143 : 137, reason, message };
     return { ...base, phase: 'Failed', ...(t.deleting ? {} : { reason, message }), containerStatuses: statuses(t, { terminated }) };
   }

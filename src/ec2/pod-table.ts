@@ -12,6 +12,7 @@ import { instanceStatus, type LaunchState, type TrackedPod } from './instance-st
 import { InstanceRecords, type InstanceRecord, type InstanceRecordsSettings } from './instance-records.js';
 import { countedSeconds, usageObservation } from './pod-usage.js';
 import { foldUsage, type UsageTrack } from './usage-counters.js';
+import type { IdleTrack } from '../policy/idle-guard.js';
 
 export type Stage = 'queued' | 'launching' | 'assigned' | 'running' | 'stopping' | 'final';
 
@@ -50,6 +51,8 @@ export interface PodRecord extends Omit<TrackedPod, 'instance'> {
   readonly done: boolean;
   /** The CPU counters integrated from the agent's usage reports (`kubectl top`). */
   readonly usage?: UsageTrack;
+  /** Whether its accelerators sit idle (the idle guard). */
+  readonly idle?: IdleTrack;
 }
 
 export type NewPod = Pick<PodRecord, 'containers' | 'debug'> & Partial<Pick<PodRecord, 'initContainers' | 'restartPolicy' | 'graceSeconds' | 'pod' | 'hints' | 'launch' | 'assignment'>>;
@@ -155,6 +158,11 @@ export class PodTable {
 
   expire(uid: string): void {
     this.#update(uid, { expired: true });
+  }
+
+  /** What is known of the pod's accelerators' idleness; `idledOut` once ORCA stopped it for that. */
+  setIdle(uid: string, idle: IdleTrack | undefined, idledOut = false): void {
+    this.#update(uid, { ...(idle === undefined ? {} : { idle }), ...(idledOut ? { idledOut } : {}) });
   }
 
   /** The pod object is being deleted; a pod without an instance is final at once. */

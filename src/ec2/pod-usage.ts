@@ -35,6 +35,8 @@ export interface UsageEntry {
   /** RFC 3339: when its instance launched. */
   readonly startTime: string | undefined;
   readonly usage: UsageTrack | undefined;
+  /** Since when all its accelerators sit idle (ms), if they do. */
+  readonly idleSince?: number;
 }
 
 /** The pod's sample at `now` (ms); undefined while none of its containers is measured. */
@@ -50,6 +52,7 @@ export function podSample(e: UsageEntry, now: number): PodUsageSample | undefine
   return {
     ref: e.ref, startTime: new Date(start), measuredAt: new Date(u.measuredAt), containers,
     cpuCoreSeconds: podSecondsAt(u, now), cpuCores: sum((x) => x.cores), memoryWorkingSetBytes: sum((x) => x.memoryBytes), accelerators: u.accelerators,
+    ...(e.idleSince === undefined ? {} : { acceleratorsIdleSince: new Date(e.idleSince) }),
   };
 }
 

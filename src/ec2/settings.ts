@@ -34,6 +34,8 @@ export interface Ec2Settings {
   readonly unassignedGraceMs: number;
   /** Extra tags on every instance (cost allocation). */
   readonly tags: Readonly<Record<string, string>>;
+  /** The idle guard: accelerators below `idleBelow` (0..1) utilisation for `warnAfterMs` get the pod a Warning Event. */
+  readonly idle?: { readonly idleBelow: number; readonly warnAfterMs: number };
   /** The hourly rate budgets charge for capacity reservations and Capacity Blocks (0: their money was committed when they were bought). */
   readonly reservedUsdPerHour?: number;
   /** The timings below; each has a default in ec2Timings. */

@@ -18,6 +18,8 @@ import type { AssignmentDelivery } from './assignment-delivery.js';
 import { shapeOf } from './instance-status.js';
 import type { Listing } from './inventory.js';
 import type { Launches } from './launch/launches.js';
+import { guardIdle, type IdleGuardDeps } from './idle-guard.js';
+import type { BudgetGate } from '../ports/budget-gate.js';
 import type { PodRecord, PodTable } from './pod-table.js';
 import type { Ec2Settings } from './settings.js';
 import type { Tagger } from './tagger.js';
@@ -36,6 +38,8 @@ export interface SyncDeps {
   readonly settings: Ec2Settings;
   readonly config: Parameters<typeof buildAssignment>[1];
   readonly podLookup?: (key: PodKey) => Pod | undefined;
+  /** The budgets: their idleTimeout for pods that set none. */
+  readonly budgets?: Pick<BudgetGate, 'idleTimeoutSeconds'>;
 }
 
 /** The pod object for Events: the one ORCA was given, else its identity from the tags. */
@@ -58,8 +62,12 @@ export function podLog(log: Logger, p: Pick<PodRecord, 'ref' | 'debug'>): Logger
 export class InstanceSync {
   readonly #d: SyncDeps;
 
+  readonly #idle: IdleGuardDeps;
+
   constructor(deps: SyncDeps) {
     this.#d = deps;
+    const s = deps.settings.idle ?? { idleBelow: 0.05, warnAfterMs: 30 * 60_000 };
+    this.#idle = { table: deps.table, terminations: deps.terminations, events: deps.events, settings: s, podFor, ...(deps.budgets === undefined ? {} : { budgets: deps.budgets }) };
   }
 
   async apply(listing: Listing): Promise<void> {
@@ -71,6 +79,7 @@ export class InstanceSync {
       ['unassigned', () => { this.#collectUnassigned(now); }],
       ['lifetimes', () => { this.#each((p) => { this.#enforceLifetime(p, now); }); }],
       ['agents', () => this.#eachAsync((p) => this.#followAgent(p, now))],
+      ['idle', () => { this.#each((p) => { guardIdle(p, this.#idle); }); }],
       ['terminations', () => { this.#d.terminations.requestDue(); }],
       ['forget', () => { this.#d.table.forgetDone(); }],
     ];

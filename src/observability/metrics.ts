@@ -33,6 +33,7 @@ export interface Metrics extends BudgetMetrics {
   trackLogFollowers(source: () => number): void;
   readonly podAcceleratorUtilization: Gauge<'namespace' | 'pod' | 'kind'>;
   readonly podAcceleratorMemory: Gauge<'namespace' | 'pod' | 'kind'>;
+  readonly podAcceleratorsIdle: Gauge<'namespace' | 'pod'>;
   /** Where orca_pod_accelerator_* are read from at each scrape (the provider's usage samples). */
   trackAccelerators(source: () => Promise<UsageSamples>): void;
 }
@@ -73,7 +74,7 @@ export function createMetrics(registry: Registry): Metrics {
 type PodGauge = Gauge<'namespace' | 'pod' | 'kind'>;
 
 /** `kubectl top` cannot show accelerators: each pod's, by kind, as its instance's agent last measured them. */
-function acceleratorMetrics(registers: Registry[]): Pick<Metrics, 'podAcceleratorUtilization' | 'podAcceleratorMemory' | 'trackAccelerators'> {
+function acceleratorMetrics(registers: Registry[]): Pick<Metrics, 'podAcceleratorUtilization' | 'podAcceleratorMemory' | 'podAcceleratorsIdle' | 'trackAccelerators'> {
   const usage: { source?: () => Promise<UsageSamples> } = {};
   // Pods come and go: each scrape sets the pods of the samples only (a failed read leaves none).
   const fill = async (g: PodGauge, value: (a: AcceleratorUsage) => number): Promise<void> => {
@@ -93,6 +94,19 @@ function acceleratorMetrics(registers: Registry[]): Pick<Metrics, 'podAccelerato
     podAcceleratorMemory: new Gauge({
       name: 'orca_pod_accelerator_memory_bytes', help: 'Accelerator memory in use on the instance that runs the pod, by kind', labelNames, registers,
       async collect() { await fill(this, (a) => a.memoryUsedBytes); },
+    }),
+    podAcceleratorsIdle: new Gauge({
+      name: 'orca_pod_accelerators_idle_seconds', help: 'How long all the accelerators of the pod\'s instance have been idle (the idle guard), for pods whose accelerators are idle now',
+      labelNames: ['namespace', 'pod'] as const, registers,
+      async collect() {
+        this.reset();
+        const samples = await usage.source?.().catch(() => undefined);
+        for (const p of samples?.pods ?? []) {
+          if (p.acceleratorsIdleSince === undefined) continue;
+          const { namespace, name } = parsePodKey(p.ref.key);
+          this.set({ namespace, pod: name }, Math.max(0, (samples?.at.getTime() ?? 0) - p.acceleratorsIdleSince.getTime()) / 1000);
+        }
+      },
     }),
     trackAccelerators: (source) => { usage.source = source; },
   };

@@ -75,4 +75,6 @@ export interface BudgetGate {
   withdraw(podUid: string): void;
   /** After every poll: charges accrue and end; a pod the report does not name gives its reservation back. */
   observe(report: ChargeReport, now: number): void;
+  /** The idle timeout (seconds) of the budgets that pay for pods charged to `namespace` (the shortest); undefined: none. */
+  idleTimeoutSeconds(namespace: string): number | undefined;
 }

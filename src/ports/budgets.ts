@@ -48,6 +48,8 @@ export interface LedgerPod {
   readonly accelerators?: Readonly<Record<string, number>>;
   /** When the instance started (RFC 3339); absent while it launches. */
   readonly startedAt?: string;
+  /** The instant chargedMicroUSD counts up to (RFC 3339, the last poll): a restart charges on from here. */
+  readonly chargedThrough?: string;
 }
 
 /** Exact money of a budget in its status, in micro-dollars: what a restart reads back. */

@@ -211,6 +211,8 @@ export interface PodUsageSample {
   /** The working set of all its running containers (also those the provider cannot tell apart). */
   readonly memoryWorkingSetBytes: number;
   readonly accelerators: readonly AcceleratorUsage[];
+  /** Since when all the pod's accelerators have been idle (the idle guard), if they are. */
+  readonly acceleratorsIdleSince?: Date;
 }
 
 /** What the provider's pods use at one time (`at`, which is also every sample's time). */

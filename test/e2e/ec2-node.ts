@@ -51,6 +51,8 @@ export interface Ec2NodeOptions {
   readonly capacity?: Record<string, string | number>;
   readonly instances?: Record<string, unknown>;
   readonly kubeletApi?: Record<string, unknown>;
+  /** How long ORCA may take to say it is ready (default 60 s). */
+  readonly readyTimeoutMs?: number;
   /** ORCA's budgets section; absent: the bed's (every namespace may burst without a BurstBudget). */
   readonly budgets?: Record<string, unknown>;
 }
@@ -69,7 +71,7 @@ export async function startEc2Node(o: Ec2NodeOptions): Promise<OrcaProcess> {
     ...(o.budgets === undefined ? {} : { budgets: o.budgets }),
   }, { args: ['--kubeconfig', testbed().kubeconfig], env: { AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey } });
   try {
-    await waitFor('orca ready', () => Promise.resolve(orca.logLines().find((l) => l.msg === 'orca ready')), 60_000, 200);
+    await waitFor('orca ready', () => Promise.resolve(orca.logLines().find((l) => l.msg === 'orca ready')), o.readyTimeoutMs ?? 60_000, 200);
   } catch (e) {
     // The error names what ORCA said last, so a suite that cannot start says why.
     const last = [...orca.logLines().slice(-15).map((l) => JSON.stringify(l)), orca.stderr().slice(-2000)].join('\n');

@@ -103,7 +103,8 @@ beforeAll(async () => {
     endpoint: aws.endpoint, region: aws.region, credentials: aws.credentials, clusterId,
     workDir: mkdtempSync(join(tmpdir(), 'orca-emulator-')), awsBin: binaries().awsCli, maxInstances: pods + 50,
   });
-  nodeOptions = { endpoint: proxy.url, node, clusterId, subnets: subnets.slice(0, 2), instances: { unassignedGraceSeconds } };
+  // A restart while 20 emulated agents keep both cores busy took 26–50 s to ready in past runs: allow 150 s (the figures print the times).
+  nodeOptions = { endpoint: proxy.url, node, clusterId, subnets: subnets.slice(0, 2), instances: { unassignedGraceSeconds }, readyTimeoutMs: 150_000 };
   runs.push(await startEc2Node(nodeOptions));
 });
 afterAll(async () => {

@@ -225,7 +225,7 @@ const fullStatus: BurstBudgetStatus = {
     settledByType: [{ instanceType: 'p5.48xlarge', capacityType: 'on-demand', microUSD: 12_340_000 }],
     pods: [{
       uid: 'u-1', namespace: 'team-a', name: 'train-0', instanceType: 'p5.48xlarge', capacityType: 'on-demand',
-      quoteMicroUSD: 98_320_000, chargedMicroUSD: 1_000_000, chargedEarlierMicroUSD: 0, startedAt: '2025-01-15T09:00:00.000Z',
+      quoteMicroUSD: 98_320_000, chargedMicroUSD: 1_000_000, chargedEarlierMicroUSD: 0, startedAt: '2025-01-15T09:00:00.000Z', chargedThrough: '2025-01-15T09:59:50.000Z',
     }],
     warnedAtPercent: [50],
   },

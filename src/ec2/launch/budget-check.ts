@@ -37,6 +37,8 @@ export interface BudgetCheckDeps {
 export class BudgetCheck {
   readonly #d: BudgetCheckDeps;
   readonly #held = new Map<string, { readonly item: Waiting; readonly plan: LaunchPlan }>();
+  /** Pods the budgets admitted after they waited, until their plan is checked again. */
+  readonly #admittedNow = new Set<string>();
 
   constructor(deps: BudgetCheckDeps) {
     this.#d = deps;
@@ -54,6 +56,7 @@ export class BudgetCheck {
     const uid = item.ref.uid;
     if (answer.kind === 'refuse') {
       this.#held.delete(uid);
+      this.#admittedNow.delete(uid);
       this.#d.giveUp(item, answer.reason, answer.message);
       return undefined;
     }
@@ -65,6 +68,7 @@ export class BudgetCheck {
       return undefined;
     }
     this.#held.delete(uid);
+    if (this.#admittedNow.delete(uid)) this.#d.events.podEvent(item.pod, 'Normal', 'BudgetReserved', `its budgets have room now: ${answer.message}`);
     this.#d.table.setBudget(uid, { ok: true, reason: 'Reserved', message: answer.message });
     const ranked = answer.options.map((i) => plan.ranked[i]).filter((o): o is Offering => o !== undefined);
     return ranked.length === plan.ranked.length ? plan : { ...plan, ranked, key: planKey(plan.launchKey, ranked) };
@@ -73,6 +77,7 @@ export class BudgetCheck {
   /** The pod no longer wants to launch (deleted): out of the budgets' queue, its reservation released. */
   withdraw(uid: string): void {
     this.#held.delete(uid);
+    this.#admittedNow.delete(uid);
     this.#d.gate.withdraw(uid);
   }
 
@@ -80,7 +85,7 @@ export class BudgetCheck {
     const held = this.#held.get(uid);
     if (held === undefined) return;
     this.#held.delete(uid);
-    this.#d.events.podEvent(held.item.pod, 'Normal', 'BudgetReserved', 'its namespace\'s budgets have room now: launching');
+    this.#admittedNow.add(uid);
     this.#d.requeue(held.item, held.plan);
   }
 
