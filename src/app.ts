@@ -254,7 +254,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       await kubelet.listen({ port: config.node.kubeletPort, host });
       log.info({ port: config.node.kubeletPort, host, certificate: tls.describe(), clientCertificates: tls.verifiesClientCertificates }, 'kubelet API listening');
       log.info({ node: params.name, region: config.aws.region, opsPort: (ops.address() as AddressInfo).port, version: deps.version }, 'orca started');
-      void Promise.all([node.registered, pods.synced, provider.ready]).then(() => {
+      void Promise.all([node.registered, pods.synced, provider.ready, budgets.ready]).then(() => {
         metrics.ready.set(1);
         log.info({}, 'orca ready');
       });

@@ -15,7 +15,7 @@ import { closedRules, newEntry, type BookEntry, type PodFacts } from './book-ent
 import { budgetStatus } from './budget-status.js';
 import type { Meter } from './ledger-charges.js';
 import type { BookSet, Waiter } from './ledger-queue.js';
-import { previousConditions, restoredLedger } from './status-read.js';
+import { previousConditions, restoredLedger, restoredShare } from './status-read.js';
 
 export type WithoutBudget = 'Refuse' | 'Default' | 'Allow';
 
@@ -40,6 +40,8 @@ interface Wiring extends BudgetEntriesDeps {
   readonly log: Logger;
   readonly meters: Map<string, Meter>;
   readonly onChange: () => void;
+  /** A namespace's fair-share standing now (µUSD), for the status; and one read back from a status after a restart. */
+  readonly share?: { readonly of: (namespace: string) => number; readonly restore: (namespace: string, microUsd: number, at: number) => void };
 }
 
 const CLUSTER = '(cluster)';
@@ -167,6 +169,8 @@ export class BudgetEntries {
       return;
     }
     this.#entries.set(id, newEntry({ id, rules, ...fields, ledger: restored.ledger, now: this.#now() }));
+    const share = restoredShare(status);
+    if (share !== undefined && fields.origin.kind === 'object') this.#d.share?.restore(fields.origin.object.namespace, share, restored.lastUpdated ?? this.#now());
     for (const p of restored.ledger.pods) this.#restoreMeter(p, restored.lastUpdated ?? this.#now());
   }
 
@@ -250,7 +254,8 @@ export class BudgetEntries {
     if (e.origin.kind !== 'object') return;
     const { namespace, name } = e.origin.object;
     const o = this.#d.source.list().find((b) => b.namespace === namespace && b.name === name);
-    const status = budgetStatus({ entry: e, pending, facts: (uid) => this.facts(uid), chargedThrough: (uid) => this.#d.meters.get(uid)?.lastAt, previous: previousConditions(o?.status), now: this.#now() });
+    const fairShare = this.#d.share?.of(namespace);
+    const status = budgetStatus({ entry: e, pending, ...(fairShare === undefined ? {} : { fairShare }), facts: (uid) => this.facts(uid), chargedThrough: (uid) => this.#d.meters.get(uid)?.lastAt, previous: previousConditions(o?.status), now: this.#now() });
     try {
       await this.#d.writer.writeStatus(namespace, name, status);
       if (this.#entries.get(e.id) === e) this.#entries.set(e.id, { ...e, dirty: false });

@@ -37,7 +37,7 @@ function ledgerOf(e: BookEntry, facts: (uid: string) => PodFacts | undefined, th
 
 function readyCondition(e: BookEntry, previous: readonly BudgetCondition[] | undefined, now: string): BudgetCondition {
   const ok = e.problems.length === 0;
-  const drain = e.spec?.onLimit === 'HoldAndDrain' ? ' (onLimit HoldAndDrain is not enforced yet: it acts as Hold)' : '';
+  const drain = e.spec?.onLimit === 'HoldAndDrain' ? '; at its limit, its running pods are stopped (HoldAndDrain)' : '';
   const next = ok
     ? { type: 'Ready', status: 'True' as const, reason: 'Enforced', message: `launches are checked against this budget before they go${drain}` }
     : { type: 'Ready', status: 'False' as const, reason: 'InvalidSpec', message: `nothing is launched under this budget until its spec is fixed: ${e.problems.join('; ')}` };
@@ -49,6 +49,8 @@ export interface StatusInput {
   readonly entry: BookEntry;
   readonly pending: number;
   readonly facts: (uid: string) => PodFacts | undefined;
+  /** The fair-share standing of the budget's namespace, µUSD. */
+  readonly fairShare?: number;
   /** The instant each pod's charge counts up to (its meter's last poll). */
   readonly chargedThrough: (uid: string) => number | undefined;
   readonly previous: readonly BudgetCondition[] | undefined;
@@ -64,7 +66,8 @@ export function budgetStatus(s: StatusInput): BurstBudgetStatus {
   return {
     ...(generation === undefined ? {} : { observedGeneration: generation }),
     limitUSD: dollars(e.book.rules.limit), spentUSD: dollars(spentOf(usage)), reservedUSD: dollars(usage.reserved),
-    remainingUSD: dollars(remaining(e.book)), runningInstances: usage.runningInstances, pendingPods: s.pending,
+    remainingUSD: dollars(remaining(e.book)), ...(s.fairShare === undefined ? {} : { fairShareUSD: dollars(Math.round(s.fairShare)) }),
+    runningInstances: usage.runningInstances, pendingPods: s.pending,
     ...(periodEnd === undefined ? {} : { periodEnd }), lastUpdated: now,
     conditions: [readyCondition(e, s.previous, now)], ledger: ledgerOf(e, s.facts, s.chargedThrough),
   };

@@ -166,7 +166,7 @@ describe('BudgetLedger: status and warnings', () => {
     e.poll(report([charge('p1', { ratePerHour: 1_234_567 })]));
     await e.advance(STATUS_INTERVAL_MS);
     expect(e.api.lastStatus('team-a/gpu')).toEqual({
-      observedGeneration: 1, limitUSD: 2, spentUSD: 0.62, reservedUSD: 0.62, remainingUSD: 0.77, runningInstances: 1, pendingPods: 1,
+      observedGeneration: 1, limitUSD: 2, spentUSD: 0.62, reservedUSD: 0.62, remainingUSD: 0.77, fairShareUSD: 1.23, runningInstances: 1, pendingPods: 1,
       lastUpdated: new Date(T0 + 30 * MIN + STATUS_INTERVAL_MS).toISOString(),
       conditions: [{ type: 'Ready', status: 'True', reason: 'Enforced', message: expect.any(String) as string, lastTransitionTime: expect.any(String) as string }],
       ledger: {
@@ -238,5 +238,48 @@ describe('BudgetLedger: status and warnings', () => {
     expect(e.api.events.map((ev) => ev.reason)).toEqual(['BudgetThresholdReached', 'BudgetThresholdReached']);
     expect(bookOf(e).usage.settled).toBe(0);
     expect(e.clock.now().getTime()).toBe(midnight + HOUR);
+  });
+});
+
+describe('BudgetLedger: onLimit HoldAndDrain', () => {
+  it.each([
+    ['HoldAndDrain at its limit', 'HoldAndDrain', 60, ['p1']],
+    ['HoldAndDrain below its limit', 'HoldAndDrain', 30, []],
+    ['Hold at its limit', 'Hold', 60, []],
+  ])('lists the running pods to stop: %s', async (_what, onLimit, minutes, expected) => {
+    // $1/h for an hour: a $1 limit is spent after 60 minutes.
+    const e = await env([budget({ limitUSD: 1, onLimit })]);
+    expect(e.ledger.ask(ask('p1')).kind).toBe('go');
+    expect(e.ledger.ask(ask('p2', { maxRuntimeSeconds: 60 })).kind).toBe('wait');
+    await e.advance(minutes * MIN);
+    e.poll(report([charge('p1')]));
+    expect(e.ledger.toDrain().map((d) => d.podUid)).toEqual(expected);
+    for (const d of e.ledger.toDrain()) expect(d.message).toMatch(/budget team-a\/gpu spent its whole limit of \$1\.00 .*HoldAndDrain/);
+  });
+
+  it('says in the Ready condition that the budget drains at its limit', async () => {
+    const e = await env([budget({ onLimit: 'HoldAndDrain' })]);
+    await e.advance(STATUS_INTERVAL_MS);
+    expect(e.api.lastStatus('team-a/gpu')?.conditions[0]?.message).toMatch(/at its limit, its running pods are stopped \(HoldAndDrain\)/);
+  });
+});
+
+describe('BudgetLedger: fair-share standing in the status', () => {
+  it('writes the namespace\'s standing and reads it back after a restart', async () => {
+    const api = new FakeBudgetApi([budget()]);
+    const first = await startLedger({ api, now: T0 });
+    running.push(first);
+    expect(first.ledger.ask(ask('p1')).kind).toBe('go');
+    await first.advance(30 * MIN);
+    first.poll(report([charge('p1')]));
+    await first.advance(STATUS_INTERVAL_MS);
+    const written = api.lastStatus('team-a/gpu')?.fairShareUSD ?? 0;
+    expect(written).toBeGreaterThan(0.99);
+    await first.stop();
+    api.keepWrittenStatus();
+    const second = await startLedger({ api, now: T0 + 31 * MIN });
+    running.push(second);
+    const restored = second.ledger.fairShare().get('team-a') ?? 0;
+    expect(restored / USD).toBeCloseTo(written, 2);
   });
 });

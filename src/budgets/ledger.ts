@@ -4,9 +4,10 @@
 // when room appears (budget raised, instance ended, period rolled over); it follows the provider's
 // instances poll by poll (charges accrue, settle and are released); and it writes each budget's
 // status, its ledger included, so a restart starts from what was written.
-import { evaluateLaunch, type Denial } from '../policy/budget-decision.js';
+import { evaluateLaunch, spentOf, type Denial } from '../policy/budget-decision.js';
 import type { LaunchRequest } from '../policy/budget-types.js';
 import { FairShare } from '../policy/fair-share.js';
+import { formatUsd } from '../policy/money.js';
 import type { BudgetAnswer, BudgetAsk, BudgetGate, ChargeReport, InstanceCharge, LaunchOption } from '../ports/budget-gate.js';
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../observability/logger.js';
@@ -64,12 +65,24 @@ export class BudgetLedger implements BudgetGate {
   readonly #ended = new Map<string, number>();
   readonly #handlers: ((podUid: string) => void)[] = [];
   #share: FairShare;
+  readonly #restoredShares = new Set<string>();
 
   constructor(deps: BudgetLedgerDeps) {
     this.#d = deps;
     this.#log = deps.log.child({ component: 'budgets' });
     this.#share = new FairShare({ halfLifeMs: deps.halfLifeMs });
-    this.entries = new BudgetEntries({ ...deps, log: this.#log, meters: this.#meters, onChange: () => { this.#redecide(); this.#pumpAndNotify(); } });
+    const share = {
+      of: (ns: string) => this.#share.usage(ns, deps.clock.now().getTime()),
+      restore: (ns: string, amount: number, at: number) => { this.#restoreShare(ns, amount, at); },
+    };
+    this.entries = new BudgetEntries({ ...deps, log: this.#log, meters: this.#meters, share, onChange: () => { this.#redecide(); this.#pumpAndNotify(); } });
+  }
+
+  /** A namespace's standing read back after a restart: counted once (every budget of the namespace carries it). */
+  #restoreShare(namespace: string, amount: number, at: number): void {
+    if (this.#restoredShares.has(namespace)) return;
+    this.#restoredShares.add(namespace);
+    this.#share = this.#share.charge(namespace, amount, at);
   }
 
   onAdmit(handler: (podUid: string) => void): void {
@@ -149,6 +162,17 @@ export class BudgetLedger implements BudgetGate {
   #reservedText(podUid: string, entries: readonly BookEntry[]): string {
     if (entries.length === 0) return 'no budget applies to this pod\'s namespace (budgets.withoutBudget: Allow)';
     return entries.map((e) => `${e.id}: ${((e.book.pod(podUid)?.quote ?? 0) / 1e6).toFixed(2)} USD reserved`).join('; ');
+  }
+
+  toDrain(): readonly { readonly podUid: string; readonly message: string }[] {
+    const out: { podUid: string; message: string }[] = [];
+    for (const e of this.entries.all()) {
+      const { rules, usage } = e.book;
+      if (e.spec?.onLimit !== 'HoldAndDrain' || spentOf(usage) < rules.limit) continue;
+      const message = `budget ${e.id} spent its whole limit of ${formatUsd(rules.limit)} (spent ${formatUsd(spentOf(usage))}) and drains at its limit (onLimit: HoldAndDrain): the pod is stopped`;
+      for (const p of e.book.snapshot().pods) if (p.startedAt !== undefined) out.push({ podUid: p.podUid, message });
+    }
+    return out;
   }
 
   idleTimeoutSeconds(namespace: string): number | undefined {

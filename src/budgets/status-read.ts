@@ -63,3 +63,10 @@ export function previousConditions(status: unknown): readonly BudgetCondition[] 
   if (!isRecord(status) || !Array.isArray(status['conditions'])) return undefined;
   return status['conditions'].filter((c): c is BudgetCondition => isRecord(c) && typeof c['type'] === 'string' && typeof c['status'] === 'string');
 }
+
+/** The fair-share standing a status carried (µUSD); undefined when it has none. */
+export function restoredShare(status: unknown): number | undefined {
+  if (!isRecord(status)) return undefined;
+  const usd = status['fairShareUSD'];
+  return typeof usd === 'number' && Number.isFinite(usd) && usd >= 0 ? Math.round(usd * 1_000_000) : undefined;
+}

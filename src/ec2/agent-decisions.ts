@@ -38,7 +38,7 @@ function whileStopping(t: TrackedPod, now: number, since: number): Decision[] {
   const agentDone = t.instance?.agent?.pod === 'Stopped' || terminal(s);
   const late = now >= since + ((t.graceSeconds ?? 30) + stopSlackSeconds) * 1000;
   if (!agentDone && !late) return [];
-  const final: Decision[] = t.final === undefined ? [{ kind: 'final', status: stopped(s, t, 'Terminated') }] : [];
+  const final: Decision[] = t.final === undefined ? [{ kind: 'final', status: stopped(s, t, t.stopReason ?? 'Terminated') }] : [];
   return [...final, { kind: 'terminate', why: agentDone ? 'its containers stopped' : 'its grace period ran out' }];
 }
 

@@ -3,7 +3,8 @@
 // Event) and launches once an instance ends; a pod that may never run is rejected; a deleted waiting
 // pod leaves the queue. The real ledger over the fake BurstBudget API; the provider over fakes.
 import { afterEach, describe, expect, it } from 'vitest';
-import { env, pod, stopProviders } from '../../test/fakes/ec2-env.js';
+import { env, FakeSignals, pod, stopProviders } from '../../test/fakes/ec2-env.js';
+import { agentTags } from '../../test/fakes/builders.js';
 import { FakeLauncher } from '../../test/fakes/launcher.js';
 import { startLedger } from '../../test/fakes/budget-api.js';
 import { refOf } from '../domain/pod.js';
@@ -13,10 +14,11 @@ afterEach(stopProviders);
 /** p5.48xlarge at $55.04/h for at most an hour: a quote of $55.04. */
 const hourOfP5 = { 'orca.research/instance-type': 'p5.48xlarge', 'orca.research/max-lifetime': '1h' };
 
-async function setup(limitUSD: number) {
-  const l = await startLedger({ budgets: [{ namespace: 'lab', name: 'gpu', spec: { limitUSD } }, { namespace: 'physics', name: 'gpu', spec: { limitUSD: 1000 } }] });
-  const e = env({}, new FakeLauncher(), l.clock, { budgets: l.ledger });
-  return { ...l, e };
+async function setup(limitUSD: number, spec: Record<string, unknown> = {}) {
+  const l = await startLedger({ budgets: [{ namespace: 'lab', name: 'gpu', spec: { limitUSD, ...spec } }, { namespace: 'physics', name: 'gpu', spec: { limitUSD: 1000 } }] });
+  const signals = new FakeSignals();
+  const e = env({}, new FakeLauncher(), l.clock, { budgets: l.ledger, signals });
+  return { ...l, e, signals };
 }
 
 describe('the EC2 provider under budgets', () => {
@@ -64,5 +66,25 @@ describe('the EC2 provider under budgets', () => {
     await new Promise((r) => setTimeout(r, 0));
     await e.flush();
     expect(e.launcher.specs).toHaveLength(1);
+  });
+
+  it('stops a running pod gracefully, reason BudgetExhausted, when its HoldAndDrain budget has spent its whole limit', async () => {
+    const { e, signals, clock } = await setup(55.04, { onLimit: 'HoldAndDrain' });
+    const p = pod(hourOfP5, 'uid-1', 'train-0');
+    await e.create(p);
+    e.launcher.setState('i-0001', 'running');
+    await e.launcher.tag(['i-0001'], agentTags.running);
+    await e.provider.poll();
+    expect(signals.stopped).toEqual([]);
+    await clock.advance(61 * 60_000);
+    await e.provider.poll();
+    expect(signals.stopped).toEqual(['i-0001']);
+    expect(e.events.events.some((ev) => ev.reason === 'BudgetExhausted' && /spent its whole limit of \$55\.04/.test(ev.message))).toBe(true);
+    // The agent reports its containers stopped: the pod ends with the reason, and its instance is terminated.
+    await e.launcher.tag(['i-0001'], agentTags.exited(143));
+    await e.provider.poll();
+    await e.flush();
+    expect(await e.provider.getPodStatus(refOf(p))).toMatchObject({ phase: 'Failed', reason: 'BudgetExhausted' });
+    expect(e.launcher.terminated).toEqual(['i-0001']);
   });
 });

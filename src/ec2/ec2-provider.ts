@@ -106,7 +106,22 @@ export class Ec2Provider implements RunnableProvider, StatsCapable, ExecCapable 
     if (budgets === undefined) return;
     const c = this.#d.catalog;
     const rates = { types: c.types, onDemand: (t: string) => c.onDemandUsdPerHour[t], spot: (t: string, z: string) => this.#prices.spotPrice(t, z), reservedUsdPerHour: this.#d.settings.reservedUsdPerHour ?? 0 };
-    budgets.observe(chargeReport(this.#table, rates), this.#d.clock.now().getTime());
+    const now = this.#d.clock.now().getTime();
+    budgets.observe(chargeReport(this.#table, rates), now);
+    for (const d of budgets.toDrain()) await this.#drain(d.podUid, d.message, now);
+  }
+
+  /** Stops a running pod whose budget drains at its limit: gracefully when its agent runs it. */
+  async #drain(uid: string, message: string, now: number): Promise<void> {
+    const p = this.#table.pod(uid);
+    const i = this.#table.instanceOf(uid)?.observed;
+    if (p === undefined || i === undefined || !isLive(i) || p.deleting || p.final !== undefined || p.stopRequestedAt !== undefined) return;
+    if (p.pod !== undefined) this.#d.events.podEvent(p.pod, 'Warning', 'BudgetExhausted', message);
+    if (this.#graceful(p)) await this.#sync.requestStop(uid, i.id, now, 'BudgetExhausted');
+    else {
+      this.#table.requestStop(uid, now, 'BudgetExhausted');
+      this.#sync.terminate(i.id, 'its budget drains at its limit');
+    }
   }
 
   onStatusChange(notify: (key: PodKey) => void): void {

@@ -30,8 +30,10 @@ export interface TrackedPod {
   readonly graceSeconds?: number;
   /** The pod's terminal status, kept once reached (the instance is then terminated). */
   readonly final?: ReportedStatus;
-  /** When ORCA asked the agent to stop the containers (pod deleted, spot interruption). */
+  /** When ORCA asked the agent to stop the containers (pod deleted, spot interruption, budget drained). */
   readonly stopRequestedAt?: number;
+  /** Why ORCA stopped the pod when not for its deletion: its status reason (BudgetExhausted). */
+  readonly stopReason?: string;
   /** The agent notice already turned into an Event (its text). */
   readonly noticed?: string;
   /** What the budgets decided (orca.research/Budget): True once the money is reserved. */
@@ -65,6 +67,7 @@ function goneReason(t: TrackedPod, i: ObservedInstance): string {
   if (t.deleting) return 'Terminated';
   if (t.expired === true) return 'MaxLifetimeExceeded';
   if (t.idledOut === true) return 'IdleTimeout';
+  if (t.stopReason !== undefined) return t.stopReason;
   return i.lifecycle === 'spot' ? 'SpotInterrupted' : 'InstanceTerminated';
 }
 
@@ -87,6 +90,7 @@ function launchStatus(t: TrackedPod): ReportedStatus {
 const goneMessages: Readonly<Record<string, (id: string) => string>> = {
   MaxLifetimeExceeded: (id) => `instance ${id} reached the pod's max-lifetime`,
   IdleTimeout: (id) => `instance ${id} was terminated: the pod's accelerators were idle past its idle timeout`,
+  BudgetExhausted: (id) => `instance ${id} was terminated: the pod's budget spent its whole limit and drains at it (onLimit: HoldAndDrain)`,
 };
 
 export function instanceStatus(t: TrackedPod): ReportedStatus {

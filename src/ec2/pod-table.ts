@@ -146,10 +146,11 @@ export class PodTable {
     this.#move(uid, 'final', { final });
   }
 
-  /** ORCA asked the agent to stop the containers (a pod already final keeps its status and stage). */
-  requestStop(uid: string, at: number): void {
-    if (this.#pods.get(uid)?.stage === 'final') this.#update(uid, { stopRequestedAt: at });
-    else this.#move(uid, 'stopping', { stopRequestedAt: at });
+  /** ORCA asked the agent to stop the containers (a pod already final keeps its status and stage); `reason` when not for its deletion. */
+  requestStop(uid: string, at: number, reason?: string): void {
+    const patch = { stopRequestedAt: at, ...(reason === undefined ? {} : { stopReason: reason }) };
+    if (this.#pods.get(uid)?.stage === 'final') this.#update(uid, patch);
+    else this.#move(uid, 'stopping', patch);
   }
 
   noticed(uid: string, notice: string): void {

@@ -189,13 +189,13 @@ export class InstanceSync {
   }
 
   /** Asks the agent to stop the containers: SIGTERM, then SIGKILL after the grace period. */
-  async requestStop(uid: string, id: string, now: number): Promise<void> {
+  async requestStop(uid: string, id: string, now: number, reason?: string): Promise<void> {
     try {
       await this.#d.signals.stop(id);
     } catch (err) {
       this.#d.log.warn({ err, instanceId: id }, 'could not ask the agent to stop; the instance is terminated after the grace period');
     }
-    this.#d.table.requestStop(uid, now);
+    this.#d.table.requestStop(uid, now, reason);
   }
 
   /** A spot-interrupted pod starts again on a new instance (same pod, new ClientTokens). */

@@ -75,6 +75,11 @@ export interface BudgetGate {
   withdraw(podUid: string): void;
   /** After every poll: charges accrue and end; a pod the report does not name gives its reservation back. */
   observe(report: ChargeReport, now: number): void;
+  /**
+   * Running pods to stop now because a budget of theirs with onLimit: HoldAndDrain has spent its
+   * whole limit, each with the message for its Event. Asked after every observe.
+   */
+  toDrain(): readonly { readonly podUid: string; readonly message: string }[];
   /** The idle timeout (seconds) of the budgets that pay for pods charged to `namespace` (the shortest); undefined: none. */
   idleTimeoutSeconds(namespace: string): number | undefined;
 }

@@ -80,6 +80,8 @@ export interface BurstBudgetStatus {
   readonly spentUSD: number;
   readonly reservedUSD: number;
   readonly remainingUSD: number;
+  /** The namespace's fair-share standing (decayed recent spend plus entry penalties, USD): the lower, the sooner its pods go. */
+  readonly fairShareUSD?: number;
   readonly runningInstances: number;
   /** Pods waiting for this budget now. */
   readonly pendingPods: number;

@@ -18,8 +18,8 @@ describe('shareReport', () => {
   it('prints a table with every budget and JSON of the same', () => {
     const report = shareReport(FIXTURE);
     const table = renderShareTable(report);
-    expect(table.split('\n')[0]).toMatch(/^NAMESPACE\s+BUDGET\s+LIMIT\s+SPENT\s+RESERVED\s+REMAINING\s+INSTANCES\s+PENDING\s+PERIOD-END\s+READY\s+NOTE$/);
-    expect(table).toMatch(/biology\s+gpu\s+5000\.00\s+810\.35\s+12\.50\s+4177\.15\s+2\s+3\s+2027-01-01T00:00:00\.000Z\s+True \(Enforced\)/);
+    expect(table.split('\n')[0]).toMatch(/^NAMESPACE\s+BUDGET\s+LIMIT\s+SPENT\s+RESERVED\s+REMAINING\s+FAIR-SHARE\s+INSTANCES\s+PENDING\s+PERIOD-END\s+READY\s+NOTE$/);
+    expect(table).toMatch(/biology\s+gpu\s+5000\.00\s+810\.35\s+12\.50\s+4177\.15\s+700\.50\s+2\s+3\s+2027-01-01T00:00:00\.000Z\s+True \(Enforced\)/);
     expect(table).toContain(NO_STATUS_NOTE);
     expect((JSON.parse(renderShareJson(report)) as unknown[]).length).toBe(4);
   });

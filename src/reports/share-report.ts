@@ -11,6 +11,8 @@ export interface BudgetShare {
   readonly spentUSD?: number;
   readonly reservedUSD?: number;
   readonly remainingUSD?: number;
+  /** The namespace's fair-share standing (USD): the lower, the sooner its pods go. */
+  readonly fairShareUSD?: number;
   readonly runningInstances?: number;
   readonly pendingPods?: number;
   readonly periodEnd?: string;
@@ -39,8 +41,9 @@ function budgetShare(b: BurstBudgetObject): BudgetShare {
   const figures = FIGURES.filter((k) => typeof status[k] === 'number' && Number.isFinite(status[k])).map((k) => [k, status[k] as number] as const);
   const periodEnd = typeof status['periodEnd'] === 'string' ? status['periodEnd'] : undefined;
   const ready = readyOf(status);
+  const share = typeof status['fairShareUSD'] === 'number' ? { fairShareUSD: status['fairShareUSD'] } : {};
   return {
-    ...id, ...Object.fromEntries(figures), ...(periodEnd === undefined ? {} : { periodEnd }), ...(ready === undefined ? {} : { ready }),
+    ...id, ...Object.fromEntries(figures), ...share, ...(periodEnd === undefined ? {} : { periodEnd }), ...(ready === undefined ? {} : { ready }),
     ...(figures.length === FIGURES.length ? {} : { note: MALFORMED_FIGURES_NOTE }),
   };
 }
@@ -55,11 +58,11 @@ const count = (n: number | undefined): string => (n === undefined ? '-' : String
 
 export function renderShareTable(report: readonly BudgetShare[]): string {
   const rows = report.map((s) => [
-    s.namespace, s.budget, usd(s.limitUSD), usd(s.spentUSD), usd(s.reservedUSD), usd(s.remainingUSD), count(s.runningInstances), count(s.pendingPods),
+    s.namespace, s.budget, usd(s.limitUSD), usd(s.spentUSD), usd(s.reservedUSD), usd(s.remainingUSD), usd(s.fairShareUSD), count(s.runningInstances), count(s.pendingPods),
     s.periodEnd ?? (s.note === undefined ? 'never (Total)' : '-'), s.ready === undefined ? '-' : `${s.ready.status} (${s.ready.reason})`, s.note ?? '',
   ]);
-  const header = ['NAMESPACE', 'BUDGET', 'LIMIT', 'SPENT', 'RESERVED', 'REMAINING', 'INSTANCES', 'PENDING', 'PERIOD-END', 'READY', 'NOTE'];
-  return alignedTable(header, rows, new Set([2, 3, 4, 5, 6, 7]));
+  const header = ['NAMESPACE', 'BUDGET', 'LIMIT', 'SPENT', 'RESERVED', 'REMAINING', 'FAIR-SHARE', 'INSTANCES', 'PENDING', 'PERIOD-END', 'READY', 'NOTE'];
+  return alignedTable(header, rows, new Set([2, 3, 4, 5, 6, 7, 8]));
 }
 
 export function renderShareJson(report: readonly BudgetShare[]): string {

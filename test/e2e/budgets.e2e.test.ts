@@ -21,6 +21,7 @@ import { repoRoot } from './testbed/paths.js';
 import { runCommand } from './testbed/testbed.js';
 
 const node = 'orca-budgets';
+const namespaces = ['team-a', 'team-b', 'team-c', 'team-d'];
 const clusterId = 'e2e-budgets';
 /** g6.xlarge on demand in us-east-1, and a pod's quote for one hour of it (µUSD). */
 const PRICE = 0.8048;
@@ -86,7 +87,7 @@ function podLine(p: V1Pod): string {
 /** What a failing test needs to see: some pods of each namespace, the burst's counts by budget reason, ORCA's last lines. */
 async function dumpState(): Promise<void> {
   const out: string[] = [];
-  for (const ns of ['team-a', 'team-b', 'team-c', 'team-d']) {
+  for (const ns of namespaces) {
     const list = await core().listNamespacedPod({ namespace: ns }).catch(() => ({ items: [] as V1Pod[] }));
     const reasons = new Map<string, number>();
     for (const p of list.items) {
@@ -108,20 +109,28 @@ beforeAll(async () => {
   proxy = await FaultProxy.start(aws.endpoint);
   endpoint = proxy.url;
   subnets = await defaultSubnets(new EC2Client(aws));
-  for (const ns of ['team-a', 'team-b', 'team-c', 'team-d']) await createNamespace(ns);
+  for (const ns of namespaces) await createNamespace(ns);
   orca = await start();
 }, 120_000);
 
 afterAll(async () => {
-  for (const ns of ['team-a', 'team-b', 'team-c', 'team-d']) await core().deleteCollectionNamespacedPod({ namespace: ns, gracePeriodSeconds: 0 }).catch(() => undefined);
+  // The Job first, so that its controller makes no pods again; then every pod, until none is left (pods
+  // left on this node once ORCA stops would stay Terminating and keep the controllers busy for later suites).
   await kubeConfig().makeApiClient(BatchV1Api).deleteNamespacedJob({ name: 'sweep', namespace: 'team-c', propagationPolicy: 'Background' }).catch(() => undefined);
+  await waitFor('every budget pod to be gone', async () => {
+    const left = await Promise.all(namespaces.map(async (namespace) => {
+      await core().deleteCollectionNamespacedPod({ namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
+      return (await core().listNamespacedPod({ namespace })).items.length;
+    }));
+    return left.every((n) => n === 0) ? true : undefined;
+  }, 60_000, 1000).catch(() => undefined);
   await waitFor('every budget instance to be terminated', async () => {
-    const left = await Promise.all(['team-a', 'team-b', 'team-c', 'team-d'].map(instancesOf));
+    const left = await Promise.all(namespaces.map(instancesOf));
     return left.every((n) => n === 0) ? true : undefined;
   }, 240_000, 2000).catch(() => undefined);
   await orca.stop('SIGTERM');
   await proxy.stop();
-}, 300_000);
+}, 360_000);
 
 describe('the BurstBudget custom resource', () => {
   it.each([

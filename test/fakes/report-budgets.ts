@@ -14,7 +14,7 @@ export function fixtureBudget(namespace: string, name: string, ledger: { settled
   return {
     namespace, name, uid: `uid-${name}`, spec: { limitUSD: 5000 },
     status: {
-      limitUSD: 5000, spentUSD: centsOf(spent) / 100, reservedUSD: 12.5, remainingUSD: 5000 - centsOf(spent) / 100 - 12.5, runningInstances: ledger.pods.length, pendingPods: 3,
+      limitUSD: 5000, spentUSD: centsOf(spent) / 100, reservedUSD: 12.5, remainingUSD: 5000 - centsOf(spent) / 100 - 12.5, fairShareUSD: 700.5, runningInstances: ledger.pods.length, pendingPods: 3,
       periodEnd: '2027-01-01T00:00:00.000Z', lastUpdated: '2026-12-12T10:00:00.000Z',
       conditions: [{ type: 'Ready', status: 'True', reason: 'Enforced', message: 'launches are checked', lastTransitionTime: '2026-12-01T00:00:00.000Z' }],
       ledger: {
