@@ -3,10 +3,9 @@
 // on from the status's lastUpdated (neither from zero nor twice), a pod that ended while ORCA was down
 // settled at its written charge, and a status it does not trust ignored.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BudgetBook } from '../policy/budget-book.js';
 import { committedOf } from '../policy/budget-decision.js';
 import { USD } from '../policy/budget-types.js';
-import { ask, charge, FakeBudgetApi, HOUR, MIN, option, report, startLedger, T0, type LedgerEnv } from '../../test/fakes/budget-api.js';
+import { ask, bookOf, charge, FakeBudgetApi, HOUR, MIN, option, report, startLedger, T0, type LedgerEnv } from '../../test/fakes/budget-api.js';
 
 const running: LedgerEnv[] = [];
 afterEach(async () => {
@@ -17,12 +16,6 @@ async function env(api: FakeBudgetApi, now: number): Promise<LedgerEnv> {
   const e = await startLedger({ api, now });
   running.push(e);
   return e;
-}
-
-function bookOf(e: LedgerEnv): BudgetBook {
-  const entry = e.ledger.entries.get('team-a/gpu');
-  if (entry === undefined) throw new Error('no entry team-a/gpu');
-  return entry.book;
 }
 
 /** $10/h at most for 10 h: a $100 quote. */
