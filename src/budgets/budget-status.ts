@@ -3,16 +3,10 @@
 // condition (False, with the reasons, when the spec is refused).
 import { remaining } from '../policy/budget-book.js';
 import { spentOf } from '../policy/budget-decision.js';
-import type { MicroUsd } from '../policy/budget-types.js';
+import { usdToTheCent } from '../policy/money.js';
 import type { BudgetCondition, BudgetLedgerStatus, BurstBudgetStatus, LedgerPod } from '../ports/budgets.js';
 import type { BookEntry, PodFacts } from './book-entry.js';
 import { defined } from '../domain/objects.js';
-
-/** Dollars to the cent (half away from zero), as a JSON number. */
-export function dollars(amount: MicroUsd): number {
-  const cents = Math.sign(amount) * Math.round(Math.abs(amount) / 10_000);
-  return cents / 100;
-}
 
 const iso = (t: number): string | undefined => (Number.isFinite(t) ? new Date(t).toISOString() : undefined);
 
@@ -65,8 +59,8 @@ export function budgetStatus(s: StatusInput): BurstBudgetStatus {
   const generation = e.origin.kind === 'object' ? e.origin.object.generation : undefined;
   return {
     ...(generation === undefined ? {} : { observedGeneration: generation }),
-    limitUSD: dollars(e.book.rules.limit), spentUSD: dollars(spentOf(usage)), reservedUSD: dollars(usage.reserved),
-    remainingUSD: dollars(remaining(e.book)), ...(s.fairShare === undefined ? {} : { fairShareUSD: dollars(Math.round(s.fairShare)) }),
+    limitUSD: usdToTheCent(e.book.rules.limit), spentUSD: usdToTheCent(spentOf(usage)), reservedUSD: usdToTheCent(usage.reserved),
+    remainingUSD: usdToTheCent(remaining(e.book)), ...(s.fairShare === undefined ? {} : { fairShareUSD: usdToTheCent(Math.round(s.fairShare)) }),
     runningInstances: usage.runningInstances, pendingPods: s.pending,
     ...(periodEnd === undefined ? {} : { periodEnd }), lastUpdated: now,
     conditions: [readyCondition(e, s.previous, now)], ledger: ledgerOf(e, s.facts, s.chargedThrough),

@@ -148,7 +148,8 @@ export class BudgetLedger implements BudgetGate {
     const request = combined(a, chosen);
     const why = whyWaiting(set, request);
     this.#waiting.set(a.podUid, { ask: a, options, request, ...why });
-    const started = this.#pump();
+    // Nothing was charged or released: the other waiters' reasons stand unless some pod started.
+    const started = this.#pump({ recheck: false });
     if (started.includes(a.podUid)) {
       this.#notify(started.filter((uid) => uid !== a.podUid));
       const entries = set.kind === 'books' ? set.entries.map((e) => this.entries.get(e.id) ?? e) : [];
@@ -236,8 +237,12 @@ export class BudgetLedger implements BudgetGate {
     else this.#meters.set(uid, { ...m, lastAt: Math.max(m.lastAt, now), ratePerHour: 0, restored: true });
   }
 
-  /** Admits what fits now (in queue order) and reserves their money; returns their uids. */
-  #pump(): string[] {
+  /**
+   * Admits what fits now (in queue order) and reserves their money; returns their uids. Then says
+   * anew why each pod still waits — unless `recheck` is false and none started (the books are as
+   * they were, so are the reasons).
+   */
+  #pump({ recheck }: { readonly recheck: boolean } = { recheck: true }): string[] {
     if (this.#waiting.size === 0) return [];
     const now = this.#d.clock.now().getTime();
     const setOf = (a: BudgetAsk): BookSet => this.entries.setFor(a.chargeTo);
@@ -247,7 +252,9 @@ export class BudgetLedger implements BudgetGate {
       const w = this.#waiting.get(uid);
       if (w !== undefined && this.#reserve(w, now)) started.push(uid);
     }
-    for (const [uid, w] of this.#waiting) this.#waiting.set(uid, { ...w, ...whyWaiting(setOf(w.ask), w.request) });
+    if (recheck || started.length > 0) {
+      for (const [uid, w] of this.#waiting) this.#waiting.set(uid, { ...w, ...whyWaiting(setOf(w.ask), w.request) });
+    }
     return started;
   }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { USD } from './budget-types.js';
-import { assertMicroUsd, costForMillis, costForSeconds, formatUsd, isMicroUsd, microUsdFromUsd, splitByTime } from './money.js';
+import { assertMicroUsd, centsOf, costForMillis, costForSeconds, formatUsd, isMicroUsd, microUsdFromUsd, splitByTime, usdToTheCent } from './money.js';
 
 describe('costForSeconds', () => {
   it.each([
@@ -114,5 +114,28 @@ describe('splitByTime', () => {
   it('refuses a charge that is not money and times that are not finite', () => {
     expect(() => splitByTime(-1, { startMs: 0, endMs: 1, boundaryMs: 0 })).toThrow(RangeError);
     expect(() => splitByTime(1, { startMs: 0, endMs: Number.NaN, boundaryMs: 0 })).toThrow('split times must be finite');
+  });
+});
+
+describe('centsOf and usdToTheCent', () => {
+  it('rounds to the nearest cent, half away from zero, on either side of zero', () => {
+    expect(centsOf(4_999)).toBe(0);
+    expect(centsOf(5_000)).toBe(1);
+    expect(centsOf(-5_000)).toBe(-1);
+    expect(centsOf(-4_999)).toBe(0);
+    expect(Object.is(centsOf(-1), -0)).toBe(false);
+    expect(centsOf(1_234_565_000)).toBe(123_457);
+  });
+
+  it('rounds away from zero when asked to round up', () => {
+    expect(centsOf(1, 'up')).toBe(1);
+    expect(centsOf(-1, 'up')).toBe(-1);
+    expect(centsOf(10_000, 'up')).toBe(1);
+  });
+
+  it('gives dollars to the cent as a number', () => {
+    expect(usdToTheCent(1_234_565_000)).toBe(1234.57);
+    expect(usdToTheCent(-12_345_000)).toBe(-12.35);
+    expect(usdToTheCent(0)).toBe(0);
   });
 });

@@ -88,12 +88,23 @@ export function splitByTime(charge: MicroUsd, times: SplitTimes): ChargeSplit {
   return { before, after: charge - before };
 }
 
-/** Whole cents of a non-negative micro-dollar amount, by exact integer arithmetic. */
-function centsOf(abs: number, rounding: CentRounding): number {
+/**
+ * Whole cents of a micro-dollar amount, by exact integer arithmetic: to the nearest cent (half away
+ * from zero), or up (away from zero). The one rounding of money to cents: Events, the budgets'
+ * status and the reports all show what this gives.
+ */
+export function centsOf(amount: number, rounding: CentRounding = 'nearest'): number {
+  const abs = Math.abs(amount);
   const whole = Math.floor(abs / MICRO_PER_CENT);
   const rest = abs - whole * MICRO_PER_CENT;
   const roundUp = rounding === 'up' ? rest > 0 : rest >= MICRO_PER_CENT / 2;
-  return whole + (roundUp ? 1 : 0);
+  const cents = whole + (roundUp ? 1 : 0);
+  return amount < 0 && cents > 0 ? -cents : cents;
+}
+
+/** Dollars to the cent as a number (1_234_565_000 → 1234.57), for JSON and the status. */
+export function usdToTheCent(amount: number): number {
+  return centsOf(amount) / 100;
 }
 
 function groupThousands(n: number): string {
@@ -106,7 +117,7 @@ function groupThousands(n: number): string {
  * micro-dollar shows as "$0.01", for amounts a reader must not see as zero).
  */
 export function formatUsd(amount: MicroUsd, rounding: CentRounding = 'nearest'): string {
-  const cents = centsOf(Math.abs(amount), rounding);
+  const cents = Math.abs(centsOf(amount, rounding));
   const sign = amount < 0 && cents > 0 ? '-' : '';
   const dollars = Math.floor(cents / 100);
   const rest = String(cents % 100).padStart(2, '0');

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import type { BurstBudgetObject } from '../ports/budgets.js';
 import { FIXTURE, randomBudget } from '../../test/fakes/report-budgets.js';
 import { COST_COLUMNS, NO_SPEND_NOTE, NO_STATUS_NOTE, REFUSED_NOTE, costRecords, costReport, renderCostCsv, renderCostJson, renderCostTable } from './cost-report.js';
-import { apportionCents, centDollars, centsOf, exactDollars } from './money.js';
+import { centsOf } from '../policy/money.js';
+import { apportionCents, centDollars, exactDollars } from './money.js';
 import { csvField } from './text.js';
 
 const sum = (xs: readonly number[]): number => xs.reduce((a, x) => a + x, 0);

@@ -6,7 +6,8 @@
 // status's spentUSD), and the grand total is the sum of the budgets' printed totals.
 import { restoredLedger } from '../budgets/status-read.js';
 import type { BudgetLedgerStatus, BurstBudgetObject } from '../ports/budgets.js';
-import { apportionCents, centDollars, centsOf, exactDollars } from './money.js';
+import { centsOf } from '../policy/money.js';
+import { apportionCents, centDollars, exactDollars } from './money.js';
 import { alignedTable, csv } from './text.js';
 
 /** Spend of one budget on one instance type and capacity type this period. */

@@ -2,15 +2,9 @@
 // to six places (exact) or to the cent, where a group of amounts is rounded so that the rounded
 // parts add up to the rounded whole (largest remainder), never off by a cent.
 
-const MICRO_PER_CENT = 10_000;
+import { centsOf } from '../policy/money.js';
 
-/** Cents of an amount, half away from zero (as the status's dollar figures are rounded). */
-export function centsOf(microUSD: number): number {
-  const abs = Math.abs(microUSD);
-  const whole = Math.floor(abs / MICRO_PER_CENT);
-  const cents = abs - whole * MICRO_PER_CENT >= MICRO_PER_CENT / 2 ? whole + 1 : whole;
-  return microUSD < 0 && cents > 0 ? -cents : cents;
-}
+const MICRO_PER_CENT = 10_000;
 
 /**
  * Each amount in cents, such that the cents add up to `centsOf(sum of the amounts)`: every amount
