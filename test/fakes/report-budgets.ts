@@ -1,7 +1,7 @@
 // BurstBudgets as ORCA writes their status, for the report tests: a fixed fixture (spending budgets,
 // one without status, one whose ledger was edited by hand) and budgets with random ledgers.
 import type { BurstBudgetObject, LedgerPod } from '../../src/ports/budgets.js';
-import { centsOf } from '../../src/reports/money.js';
+import { centsOf } from '../../src/policy/money.js';
 import { seeded } from './random.js';
 
 export const pod = (uid: string, [instanceType, capacityType]: readonly [string, string], charged: number, earlier = 0): LedgerPod => ({
