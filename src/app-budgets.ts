@@ -5,6 +5,7 @@ import { BudgetLedger } from './budgets/ledger.js';
 import type { LedgerSettings } from './budgets/budget-entries.js';
 import type { Config } from './config/schema.js';
 import { createBudgetApi } from './k8s/budget-api.js';
+import { createConfigBookStore } from './k8s/config-book-store.js';
 import type { Logger } from './observability/logger.js';
 import type { Metrics } from './observability/metrics.js';
 import { parseBudgetSpec, type BudgetSpec } from './policy/budget-spec.js';
@@ -46,8 +47,13 @@ function figures(ledger: BudgetLedger): BudgetFigures[] {
 
 export function buildLedger(d: { readonly config: Config; readonly kc: Parameters<typeof createBudgetApi>[0]['kc']; readonly log: Logger; readonly metrics: Metrics }): BudgetLedger {
   const api = createBudgetApi({ kc: d.kc, log: d.log, clock: systemClock, onRestart: () => { d.metrics.informerRestarts.inc({ resource: 'burstbudgets' }); } });
+  const b = d.config.budgets;
+  // Only a config with books of its own keeps a ledger outside the BurstBudgets (and needs the ConfigMap's RBAC).
+  const store = b.clusterLimit !== undefined || b.withoutBudget === 'Default'
+    ? createConfigBookStore({ kc: d.kc, namespace: b.ledgerNamespace, name: `orca-ledger-${d.config.node.name}` })
+    : undefined;
   const ledger = new BudgetLedger({
-    source: api, writer: api, events: api, settings: ledgerSettings(d.config), clock: systemClock, log: d.log,
+    source: api, writer: api, events: api, settings: ledgerSettings(d.config), clock: systemClock, log: d.log, ...(store === undefined ? {} : { store }),
     halfLifeMs: d.config.budgets.fairShareHalfLifeHours * 3600_000,
     onDecision: (decision, reason) => { d.metrics.budgetDecisions.inc({ decision, reason }); },
   });

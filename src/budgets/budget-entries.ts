@@ -1,13 +1,14 @@
 // The ledger's budgets: one entry per BurstBudget (loaded from the watched cache, its book restored
 // from the status ORCA wrote), one per namespace charged to the config's default budget, and the
 // cluster-wide cap. Which entries pay for a namespace, the warnings each announces once per period,
-// and the loop that writes their status.
+// and the loop that writes their status (for the config's books, which have no BurstBudget, into the
+// ConfigBookStore, read back before anything is decided after a restart).
 import { spentOf } from '../policy/budget-decision.js';
 import { parseBudgetSpec, type BudgetSpec } from '../policy/budget-spec.js';
 import { thresholdAmount, warningMessage } from '../policy/budget-warnings.js';
 import { periodWindow } from '../policy/period.js';
 import type { BudgetRules } from '../policy/budget-types.js';
-import type { BudgetEventRecorder, BudgetSource, BudgetStatusWriter, BurstBudgetObject, LedgerPod } from '../ports/budgets.js';
+import type { BudgetEventRecorder, BudgetSource, BudgetStatusWriter, BurstBudgetObject, BurstBudgetStatus, ConfigBookStore, LedgerPod } from '../ports/budgets.js';
 import { defined, omit } from '../domain/objects.js';
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../observability/logger.js';
@@ -33,6 +34,8 @@ export interface BudgetEntriesDeps {
   readonly writer: BudgetStatusWriter;
   readonly events: BudgetEventRecorder;
   readonly settings: LedgerSettings;
+  /** Keeps the ledger of the cluster cap and the default budgets across restarts; without it they start afresh. */
+  readonly store?: ConfigBookStore;
 }
 
 interface Wiring extends BudgetEntriesDeps {
@@ -45,6 +48,7 @@ interface Wiring extends BudgetEntriesDeps {
 }
 
 const CLUSTER = '(cluster)';
+const DEFAULT_SUFFIX = '/(default)';
 
 /** `o` is the object `e` was loaded from at the same generation: only its status changed (ORCA's own write). */
 const sameSpec = (e: BookEntry, o: BurstBudgetObject): boolean =>
@@ -135,7 +139,7 @@ export class BudgetEntries {
   }
 
   #defaultEntry(namespace: string, make: (ns: string) => BudgetSpec): BookEntry {
-    const id = `${namespace}/(default)`;
+    const id = `${namespace}${DEFAULT_SUFFIX}`;
     const held = this.#entries.get(id);
     if (held !== undefined) return held;
     const spec = make(namespace);
@@ -159,6 +163,38 @@ export class BudgetEntries {
       return;
     }
     this.#restore(id, rules, fields, o.status);
+  }
+
+  /**
+   * The saved books of the config, read before anything is decided (a cap started again from zero
+   * could be overrun), tried again every status interval until read; false when `signal` aborted first.
+   */
+  async #loadConfigBooks(signal: AbortSignal): Promise<boolean> {
+    const store = this.#d.store;
+    if (store === undefined) return true;
+    for (;;) {
+      try {
+        this.#restoreConfigBooks(await store.load());
+        return true;
+      } catch (err) {
+        this.#d.log.warn({ err }, 'could not read the saved ledger of the config\'s budgets; nothing launches until it is read');
+      }
+      await this.#d.clock.sleep(this.#d.settings.statusIntervalMs, signal).catch(() => undefined);
+      if (stopped(signal)) return false;
+    }
+  }
+
+  /** The cluster cap and every namespace's default book as saved (a default book only while budgets.default is set). */
+  #restoreConfigBooks(saved: ReadonlyMap<string, BurstBudgetStatus>): void {
+    const cluster = this.#entries.get(CLUSTER);
+    const status = saved.get(CLUSTER);
+    if (cluster !== undefined && status !== undefined) this.#restore(CLUSTER, cluster.book.rules, { origin: cluster.origin, problems: [], ...defined({ spec: cluster.spec }) }, status);
+    const make = this.#d.settings.defaultRules;
+    for (const [id, s] of saved) {
+      if (make === undefined || !id.endsWith(DEFAULT_SUFFIX)) continue;
+      const spec = make(id.slice(0, -DEFAULT_SUFFIX.length));
+      this.#restore(id, { ...spec, id }, { origin: { kind: 'default' }, problems: [], spec }, s);
+    }
   }
 
   /** A budget seen for the first time: its book from the status ORCA wrote before a restart, if any. */
@@ -227,7 +263,7 @@ export class BudgetEntries {
 
   async #follow(signal: AbortSignal, waiters: () => Iterable<Waiter>): Promise<void> {
     await Promise.race([this.#d.source.synced, new Promise((resolve) => { signal.addEventListener('abort', resolve, { once: true }); })]);
-    if (signal.aborted) return;
+    if (signal.aborted || !(await this.#loadConfigBooks(signal))) return;
     for (const o of this.#d.source.list()) this.#load(o);
     this.#loaded = true;
     this.#d.onChange();
@@ -247,15 +283,33 @@ export class BudgetEntries {
       if (set.kind === 'books') for (const e of set.entries) pending.set(e.id, (pending.get(e.id) ?? 0) + 1);
     }
     const due = [...this.#entries.values()].filter((e) => e.origin.kind === 'object' && (e.dirty || (pending.get(e.id) ?? 0) > 0));
-    await Promise.all(due.map((e) => this.#write(e, pending.get(e.id) ?? 0)));
+    await Promise.all([...due.map((e) => this.#write(e, pending.get(e.id) ?? 0)), this.#saveConfigBooks(pending)]);
+  }
+
+  #statusOf(e: BookEntry, pending: number, previous: unknown): BurstBudgetStatus {
+    const namespace = e.origin.kind === 'object' ? e.origin.object.namespace : undefined;
+    const fairShare = namespace === undefined ? undefined : this.#d.share?.of(namespace);
+    return budgetStatus({ entry: e, pending, ...(fairShare === undefined ? {} : { fairShare }), facts: (uid) => this.facts(uid), chargedThrough: (uid) => this.#d.meters.get(uid)?.lastAt, previous: previousConditions(previous), now: this.#now() });
+  }
+
+  /** Saves every book of the config when any of them changed since the last save. */
+  async #saveConfigBooks(pending: ReadonlyMap<string, number>): Promise<void> {
+    const store = this.#d.store;
+    const books = [...this.#entries.values()].filter((e) => e.origin.kind !== 'object');
+    if (store === undefined || !books.some((e) => e.dirty)) return;
+    try {
+      await store.save(new Map(books.map((e) => [e.id, this.#statusOf(e, pending.get(e.id) ?? 0, undefined)])));
+      for (const e of books) if (this.#entries.get(e.id) === e) this.#entries.set(e.id, { ...e, dirty: false });
+    } catch (err) {
+      this.#d.log.warn({ err }, 'could not save the ledger of the config\'s budgets; trying again at the next interval');
+    }
   }
 
   async #write(e: BookEntry, pending: number): Promise<void> {
     if (e.origin.kind !== 'object') return;
     const { namespace, name } = e.origin.object;
     const o = this.#d.source.list().find((b) => b.namespace === namespace && b.name === name);
-    const fairShare = this.#d.share?.of(namespace);
-    const status = budgetStatus({ entry: e, pending, ...(fairShare === undefined ? {} : { fairShare }), facts: (uid) => this.facts(uid), chargedThrough: (uid) => this.#d.meters.get(uid)?.lastAt, previous: previousConditions(o?.status), now: this.#now() });
+    const status = this.#statusOf(e, pending, o?.status);
     try {
       await this.#d.writer.writeStatus(namespace, name, status);
       if (this.#entries.get(e.id) === e) this.#entries.set(e.id, { ...e, dirty: false });

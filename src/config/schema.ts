@@ -154,6 +154,8 @@ const Budgets = z.strictObject({
   idleWarnAfterMinutes: z.number().min(1).max(7 * 24 * 60).default(30),
   /** How often the budgets' status (the ledger) is written; a crash loses at most this much of an ended instance's charge. */
   statusIntervalSeconds: z.int().min(1).max(3600).default(30),
+  /** Namespace of the ConfigMap orca-ledger-<node name> that keeps the ledger of `default` and `clusterLimit` across restarts. */
+  ledgerNamespace: dnsLabel.default('orca-system'),
 }).refine((b) => b.withoutBudget !== 'Default' || b.default !== undefined, { message: 'withoutBudget: Default needs budgets.default', path: ['default'] });
 
 const Logging = z.strictObject({

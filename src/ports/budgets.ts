@@ -98,6 +98,18 @@ export interface BudgetStatusWriter {
   writeStatus(namespace: string, name: string, status: BurstBudgetStatus): Promise<void>;
 }
 
+/**
+ * Where the books of ORCA's own config keep their ledger between restarts: the cluster-wide cap
+ * ("(cluster)") and the default budget of each namespace without one ("<namespace>/(default)"), which
+ * have no BurstBudget to hold a status.
+ */
+export interface ConfigBookStore {
+  /** Every saved book's status by its id; empty when none was ever saved. Rejects when it cannot be read. */
+  load(): Promise<ReadonlyMap<string, BurstBudgetStatus>>;
+  /** Saves these books' statuses, replacing all saved before; rejects when it could not. */
+  save(statuses: ReadonlyMap<string, BurstBudgetStatus>): Promise<void>;
+}
+
 export interface BudgetEventRecorder {
   /** Records a core/v1 Event on the BurstBudget; never throws. */
   budgetEvent(budget: Pick<BurstBudgetObject, 'namespace' | 'name' | 'uid'>, type: 'Normal' | 'Warning', reason: string, message: string): void;

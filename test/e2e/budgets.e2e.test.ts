@@ -74,8 +74,16 @@ const budgetCondition = (p: V1Pod | undefined) => p?.status?.conditions?.find((c
 function start(): Promise<OrcaProcess> {
   return startEc2Node({
     endpoint, node, clusterId, subnets: subnets.slice(0, 2), capacity: { 'nvidia.com/gpu': 1000, pods: 1000 },
-    budgets: { withoutBudget: 'Refuse', statusIntervalSeconds: 2 },
+    // A cluster cap far above every test's spend: its book is kept in the ConfigMap orca-ledger-<node> of `default`.
+    budgets: { withoutBudget: 'Refuse', statusIntervalSeconds: 2, clusterLimit: { limitUSD: 10_000, period: { kind: 'Total' } }, ledgerNamespace: 'default' },
   });
+}
+
+/** The cluster cap's status as ORCA saved it in its ledger ConfigMap. */
+async function clusterBook(): Promise<Record<string, unknown> | undefined> {
+  const cm = await core().readNamespacedConfigMap({ namespace: 'default', name: `orca-ledger-${node}` }).catch(() => undefined);
+  const text = cm?.data?.['cluster.json'];
+  return text === undefined ? undefined : JSON.parse(text) as Record<string, unknown>;
 }
 
 /** One line per pod: phase, ORCA's conditions, the first container's state. */
@@ -129,6 +137,7 @@ afterAll(async () => {
     return left.every((n) => n === 0) ? true : undefined;
   }, 240_000, 2000).catch(() => undefined);
   await orca.stop('SIGTERM');
+  await core().deleteNamespacedConfigMap({ namespace: 'default', name: `orca-ledger-${node}` }).catch(() => undefined);
   await proxy.stop();
 }, 360_000);
 
@@ -233,6 +242,8 @@ describe('dollar budgets enforced before launch', () => {
     const spentBefore = before['spentUSD'] as number;
     const stoppedAt = Date.now();
     await orca.stop('SIGTERM');
+    const capBefore = await clusterBook();
+    expect(capBefore?.['spentUSD']).toBeGreaterThanOrEqual(spentBefore - 0.01);
     orca = await start();
     const after = await waitFor('team-a/gpu status written by the new ORCA', async () => {
       const s = await budgetStatus('team-a', 'gpu');
@@ -254,7 +265,15 @@ describe('dollar budgets enforced before launch', () => {
       expect(c).toBeGreaterThanOrEqual(was.get(uid) ?? 0);
       expect(c).toBeLessThanOrEqual((was.get(uid) ?? 0) + Math.ceil(QUOTE * elapsedHours) + 1000);
     }
-    process.stdout.write(`budget figures: ${JSON.stringify({ spentBefore, spentAfter, secondsBetween: (Date.now() - stoppedAt) / 1000 })}\n`);
+    // The cluster cap's book (kept in a ConfigMap, not a BurstBudget) went on from what it saved, too.
+    const capAfter = await waitFor('the cluster book saved by the new ORCA', async () => {
+      const c = await clusterBook();
+      return c !== undefined && Date.parse(String(c['lastUpdated'])) > stoppedAt + 1000 ? c : undefined;
+    }, 60_000, 500);
+    const capSpentBefore = capBefore?.['spentUSD'] as number;
+    expect(capAfter['spentUSD']).toBeGreaterThanOrEqual(capSpentBefore - 0.01);
+    expect(capAfter['spentUSD']).toBeLessThanOrEqual(capSpentBefore + 3 * PRICE * elapsedHours + 0.02);
+    process.stdout.write(`budget figures: ${JSON.stringify({ spentBefore, spentAfter, capSpentBefore, capSpentAfter: capAfter['spentUSD'], secondsBetween: (Date.now() - stoppedAt) / 1000 })}\n`);
   }, 150_000);
 
   it('launches exactly N pods of a 200-pod burst against a budget that fits exactly N quotes', async () => {

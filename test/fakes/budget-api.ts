@@ -8,7 +8,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import { parseBudgetSpec, type BudgetSpec } from '../../src/policy/budget-spec.js';
 import { USD } from '../../src/policy/budget-types.js';
 import type { BudgetAsk, ChargeReport, InstanceCharge, LaunchOption } from '../../src/ports/budget-gate.js';
-import type { BudgetEventRecorder, BudgetSource, BudgetStatusWriter, BurstBudgetObject, BurstBudgetStatus } from '../../src/ports/budgets.js';
+import type { BudgetEventRecorder, BudgetSource, BudgetStatusWriter, BurstBudgetObject, BurstBudgetStatus, ConfigBookStore } from '../../src/ports/budgets.js';
 import { FakeClock } from './clock.js';
 
 export interface RecordedEvent {
@@ -128,6 +128,30 @@ export class FakeBudgetApi implements BudgetSource, BudgetStatusWriter, BudgetEv
   }
 }
 
+/** The ConfigMap of the config's books, in memory: what was saved last, loads and saves that can fail on demand. */
+export class FakeConfigBookStore implements ConfigBookStore {
+  saved = new Map<string, BurstBudgetStatus>();
+  saves = 0;
+  /** The next load calls reject with these (one call each). */
+  readonly loadFailures: Error[] = [];
+  /** The next save calls reject with these (one call each). */
+  readonly saveFailures: Error[] = [];
+
+  load(): Promise<ReadonlyMap<string, BurstBudgetStatus>> {
+    const failure = this.loadFailures.shift();
+    if (failure !== undefined) return Promise.reject(failure);
+    return Promise.resolve(new Map([...this.saved].map(([id, st]) => [id, structuredClone(st)])));
+  }
+
+  save(statuses: ReadonlyMap<string, BurstBudgetStatus>): Promise<void> {
+    const failure = this.saveFailures.shift();
+    if (failure !== undefined) return Promise.reject(failure);
+    this.saves += 1;
+    this.saved = new Map([...statuses].map(([id, st]) => [id, structuredClone(st)]));
+    return Promise.resolve();
+  }
+}
+
 // ---- builders ----
 
 export const T0 = Date.parse('2026-11-23T12:00:00Z');
@@ -173,6 +197,8 @@ export interface LedgerEnvOptions {
   readonly api?: FakeBudgetApi;
   readonly settings?: Partial<LedgerSettings>;
   readonly now?: number;
+  /** Where the config's books are saved. */
+  readonly store?: FakeConfigBookStore;
 }
 
 export interface LedgerEnv {
@@ -202,7 +228,7 @@ export async function startLedger(o: LedgerEnvOptions = {}): Promise<LedgerEnv> 
   const decisions: (readonly [string, string])[] = [];
   const settings: LedgerSettings = { withoutBudget: 'Refuse', statusIntervalMs: STATUS_INTERVAL_MS, ...o.settings };
   const ledger = new BudgetLedger({
-    source: api, writer: api, events: api, settings, clock, log: createLogger('silent'), halfLifeMs: 7 * 24 * HOUR,
+    source: api, writer: api, events: api, settings, clock, log: createLogger('silent'), halfLifeMs: 7 * 24 * HOUR, ...(o.store === undefined ? {} : { store: o.store }),
     onDecision: (kind, reason) => { decisions.push([kind, reason]); },
   });
   ledger.onAdmit((uid) => { admitted.push(uid); });
