@@ -116,7 +116,7 @@ function configuredProvider(d: AppDeps & ProviderParts): Provider {
     ...adapters, launcher: withLauncherMetrics(adapters.launcher, d.metrics),
     catalog: loadCatalog(d.catalogDir, aws.region),
     events: d.events, clock: systemClock, log: d.log, config: d.configs, podLookup: (key) => d.pods.get(key),
-    sessions: { manager: adapters.sessions, helperSource: d.execHelper }, budgets: d.budgets,
+    sessions: { manager: adapters.sessions, helperSource: d.execHelper }, budgets: d.budgets, spotHistory: adapters.spot,
     settings: {
       clusterId, nodeName: d.params.name, subnets: aws.subnets.map((s) => ({ zone: s.zone, subnetId: s.subnetID })),
       securityGroupIds: aws.securityGroupIDs, ...(aws.instanceProfileArn === undefined ? {} : { instanceProfileArn: aws.instanceProfileArn }),

@@ -10,7 +10,7 @@ import type { SessionManager } from '../ports/sessions.js';
 import type { LogStore } from '../ports/log-store.js';
 import { createCloudWatchLogStore } from './cloudwatch-log-store.js';
 import type { InstanceSignals } from '../ports/signals.js';
-import type { ImageSource, ReservationSource, SpotPriceSource } from '../ports/catalog.js';
+import type { ImageSource, ReservationSource, SpotPriceHistory, SpotPriceSource } from '../ports/catalog.js';
 import type { InstanceLauncher } from '../ports/launcher.js';
 import { createEc2Launcher } from './ec2-launcher.js';
 import { createImageSource } from './image-source.js';
@@ -24,7 +24,7 @@ import { SsmSessionManager } from './ssm/index.js';
 export interface AwsAdapters {
   readonly launcher: InstanceLauncher;
   readonly images: ImageSource;
-  readonly spot: SpotPriceSource;
+  readonly spot: SpotPriceSource & SpotPriceHistory;
   readonly reservations: ReservationSource;
   readonly assignments: AssignmentStore;
   readonly signals: InstanceSignals;

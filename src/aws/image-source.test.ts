@@ -55,4 +55,21 @@ describe('createSpotPriceSource', () => {
       InstanceTypes: ['p5.48xlarge', 'g6e.xlarge'], ProductDescriptions: ['Linux/UNIX'], StartTime: now,
     });
   });
+
+  it('reads one pool\'s prices over a span, oldest first, without other zones or prices that are not positive', async () => {
+    const at = (t: string): Date => new Date(`2026-11-23T${t}Z`);
+    ec2.on(DescribeSpotPriceHistoryCommand).resolves({ SpotPriceHistory: [
+      { InstanceType: 'p5.48xlarge', AvailabilityZone: 'us-east-1a', SpotPrice: '20', Timestamp: at('11:30:00') },
+      { InstanceType: 'p5.48xlarge', AvailabilityZone: 'us-east-1a', SpotPrice: '12', Timestamp: at('09:00:00') },
+      { InstanceType: 'p5.48xlarge', AvailabilityZone: 'us-east-1b', SpotPrice: '99', Timestamp: at('10:00:00') },
+      { InstanceType: 'p5.48xlarge', AvailabilityZone: 'us-east-1a', SpotPrice: 'n/a', Timestamp: at('10:00:00') },
+    ] });
+    const from = at('10:00:00');
+    const to = at('12:00:00');
+    const points = await createSpotPriceSource(new EC2Client({ region: 'us-east-1' }), () => to).history({ type: 'p5.48xlarge', zone: 'us-east-1a', from, to });
+    expect(points).toEqual([{ at: at('09:00:00').getTime(), usdPerHour: 12 }, { at: at('11:30:00').getTime(), usdPerHour: 20 }]);
+    expect(ec2.commandCalls(DescribeSpotPriceHistoryCommand)[0]?.args[0].input).toMatchObject({
+      InstanceTypes: ['p5.48xlarge'], ProductDescriptions: ['Linux/UNIX'], AvailabilityZone: 'us-east-1a', StartTime: from, EndTime: to,
+    });
+  });
 });

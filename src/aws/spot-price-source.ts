@@ -1,20 +1,26 @@
-// SpotPriceSource over DescribeSpotPriceHistory: the newest Linux/UNIX price per type and zone.
-// StartTime "now" makes EC2 return just the current price of each pool.
+// SpotPriceSource and SpotPriceHistory over DescribeSpotPriceHistory (Linux/UNIX). StartTime "now"
+// makes EC2 return just the current price of each pool; a StartTime and an EndTime return every
+// change between them and the price in effect at the start.
 import { paginateDescribeSpotPriceHistory, type _InstanceType, type EC2Client, type SpotPrice } from '@aws-sdk/client-ec2';
-import type { SpotPriceSource } from '../ports/catalog.js';
+import type { SpotPriceHistory, SpotPricePoint, SpotPriceSource } from '../ports/catalog.js';
 
 type Latest = Map<string, { readonly at: number; readonly usd: number }>;
 
-function keep(latest: Latest, p: SpotPrice): void {
+function pointOf(p: SpotPrice): SpotPricePoint | undefined {
   const usd = Number(p.SpotPrice);
-  if (!Number.isFinite(usd) || usd <= 0) return;
-  const key = `${String(p.InstanceType)}/${String(p.AvailabilityZone)}`;
-  const at = p.Timestamp === undefined ? 0 : p.Timestamp.getTime();
-  const seen = latest.get(key);
-  if (seen === undefined || seen.at < at) latest.set(key, { at, usd });
+  if (!Number.isFinite(usd) || usd <= 0) return undefined;
+  return { at: p.Timestamp === undefined ? 0 : p.Timestamp.getTime(), usdPerHour: usd };
 }
 
-export function createSpotPriceSource(ec2: EC2Client, now: () => Date): SpotPriceSource {
+function keep(latest: Latest, p: SpotPrice): void {
+  const point = pointOf(p);
+  if (point === undefined) return;
+  const key = `${String(p.InstanceType)}/${String(p.AvailabilityZone)}`;
+  const seen = latest.get(key);
+  if (seen === undefined || seen.at < point.at) latest.set(key, { at: point.at, usd: point.usdPerHour });
+}
+
+export function createSpotPriceSource(ec2: EC2Client, now: () => Date): SpotPriceSource & SpotPriceHistory {
   return {
     async spotPrices(types, signal) {
       const latest: Latest = new Map();
@@ -26,6 +32,20 @@ export function createSpotPriceSource(ec2: EC2Client, now: () => Date): SpotPric
         for (const p of page.SpotPriceHistory ?? []) keep(latest, p);
       }
       return new Map([...latest].map(([k, v]) => [k, v.usd]));
+    },
+    async history({ type, zone, from, to }, signal) {
+      const points: SpotPricePoint[] = [];
+      const pages = paginateDescribeSpotPriceHistory({ client: ec2, pageSize: 1000 }, {
+        InstanceTypes: [type as _InstanceType], ProductDescriptions: ['Linux/UNIX'], AvailabilityZone: zone, StartTime: from, EndTime: to,
+      });
+      for await (const page of pages) {
+        signal?.throwIfAborted();
+        for (const p of page.SpotPriceHistory ?? []) {
+          const point = p.AvailabilityZone === zone ? pointOf(p) : undefined;
+          if (point !== undefined) points.push(point);
+        }
+      }
+      return points.sort((a, b) => a.at - b.at);
     },
   };
 }

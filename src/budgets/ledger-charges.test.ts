@@ -3,9 +3,8 @@
 // ORCA's clock; an ended instance settled once; and a Daily budget's roll-over at local midnight of
 // a day with a daylight-saving change (the part of a running charge before midnight stays behind).
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BudgetBook } from '../policy/budget-book.js';
 import { USD } from '../policy/budget-types.js';
-import { ask, charge, HOUR, MIN, option, report, startLedger, T0, type BudgetInit, type LedgerEnv } from '../../test/fakes/budget-api.js';
+import { ask, bookOf, charge, HOUR, MIN, option, report, startLedger, T0, type BudgetInit, type LedgerEnv } from '../../test/fakes/budget-api.js';
 
 const running: LedgerEnv[] = [];
 afterEach(async () => {
@@ -20,12 +19,6 @@ async function env(budgets: readonly BudgetInit[], now = T0): Promise<LedgerEnv>
 
 function budget(spec: Record<string, unknown> = {}): BudgetInit {
   return { namespace: 'team-a', name: 'gpu', spec: { limitUSD: 1000, period: { kind: 'Total' }, ...spec } };
-}
-
-function bookOf(e: LedgerEnv): BudgetBook {
-  const entry = e.ledger.entries.get('team-a/gpu');
-  if (entry === undefined) throw new Error('no entry team-a/gpu');
-  return entry.book;
 }
 
 /** A pod p1 allowed with a $10/h ceiling for 10 h (a $100 quote), so its charges stay inside it. */
@@ -101,6 +94,40 @@ describe('BudgetLedger: accrual', () => {
     expect(e.api.lastStatus('team-a/gpu')?.ledger).toMatchObject({
       settledMicroUSD: 750_000, pods: [], settledByType: [{ instanceType: 'p5.48xlarge', capacityType: 'on-demand', microUSD: 750_000 }],
     });
+  });
+});
+
+describe('BudgetLedger: an ended spot instance priced over its life', () => {
+  const spot = { capacityType: 'spot' as const };
+
+  it('holds the pod\'s money while its life is priced, then settles the exact cost even below the sampled one', async () => {
+    const e = await env([budget()]);
+    allowed(e);
+    await e.advance(30 * MIN);
+    e.poll(report([charge('p1', spot)]));
+    await e.advance(30 * MIN);
+    const held = bookOf(e).usage;
+    e.poll(report([charge('p1', { ...spot, ended: true, pricing: true })]));
+    expect(bookOf(e).usage).toEqual(held);
+    expect(bookOf(e).pod('p1')).toBeDefined();
+    await e.advance(MIN);
+    // The pool's history says the price was $0.40/h all along, not the $1/h sampled: 1 h costs $0.40.
+    e.poll(report([charge('p1', { ...spot, ended: true, lifeCost: 400_000 })]));
+    expect(bookOf(e).usage).toMatchObject({ settled: 400_000, accruing: 0, reserved: 0, runningInstances: 0 });
+    e.poll(report([charge('p1', { ...spot, ended: true, lifeCost: 400_000 })]));
+    expect(bookOf(e).usage.settled).toBe(400_000);
+    await e.stop();
+    expect(e.api.lastStatus('team-a/gpu')?.ledger.settledByType).toEqual([{ instanceType: 'p5.48xlarge', capacityType: 'spot', microUSD: 400_000 }]);
+  });
+
+  it('settles the sampled charge when the life could not be priced', async () => {
+    const e = await env([budget()]);
+    allowed(e);
+    await e.advance(30 * MIN);
+    e.poll(report([charge('p1', spot)]));
+    await e.advance(30 * MIN);
+    e.poll(report([charge('p1', { ...spot, ended: true })]));
+    expect(bookOf(e).usage).toMatchObject({ settled: USD, reserved: 0 });
   });
 });
 

@@ -21,6 +21,8 @@ export interface Meter {
   readonly facts: PodFacts;
   /** The rate is not known until the next poll gives it: read back from a status after a restart, or the pod waits for a new instance. */
   readonly restored?: boolean;
+  /** `charged` is the instance's exact cost over its life (an ended spot instance priced from its pool's history). */
+  readonly exact?: boolean;
 }
 
 const ok = (r: { ok: true; value: BudgetBook } | { ok: false }, fallback: BudgetBook): BudgetBook => (r.ok ? r.value : fallback);
@@ -61,12 +63,17 @@ export function chargeRunning(e: BookEntry, c: InstanceCharge, meter: Meter): Bo
   return book === e.book ? e : { ...e, book, dirty: true };
 }
 
-/** The entry after the pod's instance ended with `meter`'s charge: its period's part settles, the rest of its quote is released. */
+/**
+ * The entry after the pod's instance ended with `meter`'s charge: its period's part settles, the rest
+ * of its quote is released.
+ */
 export function chargeEnded(e: BookEntry, podUid: string, meter: Meter): BookEntry {
   const held = e.book.pod(podUid);
   if (held === undefined) return e;
-  const book = ok(e.book.end(podUid, Math.max(meter.charged, held.charged)), e.book);
-  return withLine({ ...e, book, dirty: true }, meter.facts, Math.max(0, Math.max(meter.charged, held.charged) - held.chargedEarlier));
+  // An exact life cost stands even below what was followed poll by poll; else nothing charged is taken back.
+  const charged = meter.exact === true ? meter.charged : Math.max(meter.charged, held.charged);
+  const book = ok(e.book.end(podUid, charged), e.book);
+  return withLine({ ...e, book, dirty: true }, meter.facts, Math.max(0, charged - held.chargedEarlier));
 }
 
 /** The entry after a pod that no longer launches gave its reservation back (what it was charged stays spent). */

@@ -18,6 +18,9 @@ import { admissible, whyWaiting, type BookSet, type Waiter } from './ledger-queu
 
 export type DecisionKind = 'allow' | 'wait' | 'refuse';
 
+/** The meter charged an ended instance's exact life cost (its pool's spot price history), when known. */
+const exactly = (m: Meter, lifeCost: number | undefined): Meter => (lifeCost === undefined ? m : { ...m, charged: lifeCost, exact: true });
+
 export interface BudgetLedgerDeps extends BudgetEntriesDeps {
   readonly clock: Clock;
   readonly log: Logger;
@@ -209,9 +212,10 @@ export class BudgetLedger implements BudgetGate {
   }
 
   #charge(c: InstanceCharge, now: number): void {
-    if (this.#ended.get(c.podUid) === c.launchedAt) return;
+    // Settled already; or its life is still being priced (its money stays as it is until then).
+    if (this.#ended.get(c.podUid) === c.launchedAt || c.pricing === true) return;
     const before = this.#meters.get(c.podUid);
-    const meter = advance(before, c, now);
+    const meter = exactly(advance(before, c, now), c.lifeCost);
     this.#meters.set(c.podUid, meter);
     const delta = meter.charged - (before?.charged ?? 0);
     if (delta > 0) this.#share = this.#share.charge(c.namespace, delta, now);

@@ -87,4 +87,31 @@ describe('the EC2 provider under budgets', () => {
     expect(await e.provider.getPodStatus(refOf(p))).toMatchObject({ phase: 'Failed', reason: 'BudgetExhausted' });
     expect(e.launcher.terminated).toEqual(['i-0001']);
   });
+
+  it('settles an ended spot instance at its life priced from the pool\'s history, not the price sampled at each poll', async () => {
+    const l = await startLedger({ budgets: [{ namespace: 'lab', name: 'gpu', spec: { limitUSD: 1000 } }] });
+    const asked: string[] = [];
+    const spotHistory = {
+      history: ({ type, zone, from, to }: { type: string; zone: string; from: Date; to: Date }) => {
+        asked.push(`${type} ${zone} ${from.toISOString()} ${to.toISOString()}`);
+        // $30/h sampled (the fake spot source); the history says $12/h until 30 min in, then $20/h.
+        return Promise.resolve([{ at: from.getTime() - 60_000, usdPerHour: 12 }, { at: from.getTime() + 30 * 60_000, usdPerHour: 20 }]);
+      },
+    };
+    const e = env({}, new FakeLauncher(), l.clock, { budgets: l.ledger, spotHistory });
+    await e.create(pod({ ...hourOfP5, 'orca.research/launch-type': 'spot' }, 'uid-1', 'train-0'));
+    e.launcher.setState('i-0001', 'running');
+    await e.launcher.tag(['i-0001'], agentTags.running);
+    await e.provider.poll();
+    await l.clock.advance(60 * 60_000);
+    e.launcher.setState('i-0001', 'terminated');
+    await e.provider.poll();
+    expect(asked).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 0));
+    await e.provider.poll();
+    // 30 min at $12/h + 30 min at $20/h = $16.00.
+    const book = l.ledger.entries.get('lab/gpu')?.book;
+    expect(book?.usage).toMatchObject({ settled: 16_000_000, reserved: 0, runningInstances: 0 });
+    expect(asked[0]).toMatch(/^p5\.48xlarge us-east-1a \S+ \S+$/);
+  });
 });

@@ -10,7 +10,7 @@ import { podRequest } from '../domain/pod-request.js';
 import type { ReportedStatus } from '../domain/pod-status.js';
 import type { AssignmentStore } from '../ports/assignments.js';
 import type { BudgetGate } from '../ports/budget-gate.js';
-import type { ImageSource, ReservationSource, SpotPriceSource } from '../ports/catalog.js';
+import type { ImageSource, ReservationSource, SpotPriceHistory, SpotPriceSource } from '../ports/catalog.js';
 import type { Clock } from '../ports/clock.js';
 import type { ConfigSource, EventRecorder } from '../ports/kube.js';
 import type { InstanceLauncher } from '../ports/launcher.js';
@@ -32,6 +32,7 @@ import { PriceBook } from './launch/price-book.js';
 import { PodTable, type PodRecord } from './pod-table.js';
 import { usageSamples } from './pod-usage.js';
 import { timingsOf, type Ec2Settings, type Ec2Timings } from './settings.js';
+import { SpotSettlement, type EndedSpot } from './spot-settlement.js';
 import { InstanceSync, podLog } from './sync.js';
 import { Tagger } from './tagger.js';
 import { Terminations } from './terminations.js';
@@ -40,6 +41,8 @@ export interface Ec2ProviderDeps {
   readonly launcher: InstanceLauncher;
   readonly images: ImageSource;
   readonly spot: SpotPriceSource;
+  /** Prices an ended spot instance's life from its pool's history for the budgets; absent, the charge followed poll by poll stands. */
+  readonly spotHistory?: SpotPriceHistory;
   readonly reservations: ReservationSource;
   readonly catalog: InstanceCatalog;
   readonly events: EventRecorder;
@@ -73,6 +76,7 @@ export class Ec2Provider implements RunnableProvider, StatsCapable, ExecCapable 
   readonly #launches: Launches;
   readonly #sync: InstanceSync;
   readonly #streams: ExecCapable | undefined;
+  readonly #spotLives: SpotSettlement | undefined;
   #serial: Promise<void> = Promise.resolve();
   #notify: (key: PodKey) => void = () => undefined;
 
@@ -92,6 +96,7 @@ export class Ec2Provider implements RunnableProvider, StatsCapable, ExecCapable 
     this.#delivery = new AssignmentDelivery({ table, store: deps.assignments, config: deps.config, log, rebuildAfterMs: t.assignmentRebuildMs, ...(deps.podLookup === undefined ? {} : { podLookup: deps.podLookup }) });
     this.#tagger = new Tagger(deps.launcher, log);
     this.#launches = new Launches({ ...deps, table, prices: this.#prices, delivery: this.#delivery, tagger: this.#tagger, terminations: this.#terminations, log });
+    this.#spotLives = deps.spotHistory === undefined ? undefined : new SpotSettlement({ history: deps.spotHistory, clock, log });
     this.#sync = new InstanceSync({ ...deps, table, launches: this.#launches, terminations: this.#terminations, delivery: this.#delivery, tagger: this.#tagger, log });
     this.#streams = deps.sessions === undefined ? undefined : new ContainerSessions({
       placeOf: (uid) => this.#placeOf(uid), sessions: deps.sessions.manager, helperSource: deps.sessions.helperSource, log,
@@ -105,9 +110,15 @@ export class Ec2Provider implements RunnableProvider, StatsCapable, ExecCapable 
     const budgets = this.#d.budgets;
     if (budgets === undefined) return;
     const c = this.#d.catalog;
-    const rates = { types: c.types, onDemand: (t: string) => c.onDemandUsdPerHour[t], spot: (t: string, z: string) => this.#prices.spotPrice(t, z), reservedUsdPerHour: this.#d.settings.reservedUsdPerHour ?? 0 };
+    const lives = this.#spotLives;
+    const rates = {
+      types: c.types, onDemand: (t: string) => c.onDemandUsdPerHour[t], spot: (t: string, z: string) => this.#prices.spotPrice(t, z),
+      reservedUsdPerHour: this.#d.settings.reservedUsdPerHour ?? 0, ...(lives === undefined ? {} : { spotLife: (i: EndedSpot) => lives.of(i) }),
+    };
     const now = this.#d.clock.now().getTime();
-    budgets.observe(chargeReport(this.#table, rates), now);
+    const report = chargeReport(this.#table, rates);
+    lives?.retain(new Set(this.#table.instances.all().map((r) => r.observed.id)));
+    budgets.observe(report, now);
     for (const d of budgets.toDrain()) await this.#drain(d.podUid, d.message, now);
   }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { USD } from './budget-types.js';
-import { assertMicroUsd, centsOf, costForMillis, costForSeconds, formatUsd, isMicroUsd, microUsdFromUsd, splitByTime, usdToTheCent } from './money.js';
+import { assertMicroUsd, centsOf, costForMillis, costForSeconds, costOverTime, formatUsd, isMicroUsd, microUsdFromUsd, splitByTime, usdToTheCent } from './money.js';
 
 describe('costForSeconds', () => {
   it.each([
@@ -137,5 +137,23 @@ describe('centsOf and usdToTheCent', () => {
     expect(usdToTheCent(1_234_565_000)).toBe(1234.57);
     expect(usdToTheCent(-12_345_000)).toBe(-12.35);
     expect(usdToTheCent(0)).toBe(0);
+  });
+});
+
+describe('costOverTime', () => {
+  const H = 3_600_000;
+  it.each([
+    { what: 'one price all along', prices: [{ at: -H, perHour: USD }], from: 0, to: 2 * H, cost: 2 * USD },
+    { what: 'a change mid-life', prices: [{ at: -H, perHour: USD }, { at: H, perHour: 3 * USD }], from: 0, to: 2 * H, cost: 4 * USD },
+    { what: 'changes before the start and after the end', prices: [{ at: -2 * H, perHour: 9 * USD }, { at: -H, perHour: USD }, { at: 5 * H, perHour: 7 * USD }], from: 0, to: 2 * H, cost: 2 * USD },
+    { what: 'a first price after the start (the first price counts from the start)', prices: [{ at: H, perHour: 2 * USD }], from: 0, to: 2 * H, cost: 4 * USD },
+    { what: 'prices in any order', prices: [{ at: H, perHour: 3 * USD }, { at: -H, perHour: USD }], from: 0, to: 2 * H, cost: 4 * USD },
+    { what: 'no time at all', prices: [{ at: 0, perHour: USD }], from: H, to: H, cost: 0 },
+  ])('charges $what', ({ prices, from, to, cost }) => {
+    expect(costOverTime(prices, from, to)).toBe(cost);
+  });
+
+  it('knows no cost without a price', () => {
+    expect(costOverTime([], 0, 1000)).toBeUndefined();
   });
 });

@@ -123,3 +123,27 @@ export function formatUsd(amount: MicroUsd, rounding: CentRounding = 'nearest'):
   const rest = String(cents % 100).padStart(2, '0');
   return `${sign}$${groupThousands(dollars)}.${rest}`;
 }
+
+/** A price from the time it took effect (ms since the epoch), in micro-dollars an hour. */
+export interface PriceSpan {
+  readonly at: number;
+  readonly perHour: MicroUsd;
+}
+
+/**
+ * The cost of running from `fromMs` to `toMs` under prices that change over time (a spot pool's
+ * history): each stretch at the price in effect then — before the first price, the first one. Each
+ * stretch is rounded up to the micro-dollar. Undefined without any price. Throws a RangeError as
+ * costForMillis does.
+ */
+export function costOverTime(prices: readonly PriceSpan[], fromMs: number, toMs: number): MicroUsd | undefined {
+  const sorted = [...prices].sort((a, b) => a.at - b.at);
+  if (sorted.length === 0) return undefined;
+  let total = 0;
+  for (const [i, p] of sorted.entries()) {
+    const start = i === 0 ? fromMs : Math.max(fromMs, p.at);
+    const end = Math.min(toMs, sorted[i + 1]?.at ?? toMs);
+    if (end > start) total += costForMillis(p.perHour, end - start);
+  }
+  return total;
+}

@@ -56,6 +56,10 @@ export interface InstanceCharge {
   readonly ratePerHour: MicroUsd;
   /** The instance is going or gone: its charge ends now. */
   readonly ended: boolean;
+  /** An ended spot instance's exact charge over its life (its pool's price history), replacing the one followed poll by poll. */
+  readonly lifeCost?: MicroUsd;
+  /** An ended spot instance whose life is still being priced: its pod's money stays as it is until it is. */
+  readonly pricing?: boolean;
   readonly maxRuntimeSeconds?: number;
 }
 

@@ -17,6 +17,29 @@ export interface SpotPriceSource {
   spotPrices(types: readonly string[], signal?: AbortSignal): Promise<ReadonlyMap<string, number>>;
 }
 
+/** A spot price from the time it took effect. */
+export interface SpotPricePoint {
+  /** ms since the epoch. */
+  readonly at: number;
+  readonly usdPerHour: number;
+}
+
+/** One spot pool (an instance type in a zone) over a span of time. */
+export interface SpotHistoryQuery {
+  readonly type: string;
+  readonly zone: string;
+  readonly from: Date;
+  readonly to: Date;
+}
+
+export interface SpotPriceHistory {
+  /**
+   * The Linux spot prices of one pool (type and zone) in effect between `from` and `to`, oldest first:
+   * the one in effect at `from`, then each change. Rejects when they could not be read.
+   */
+  history(q: SpotHistoryQuery, signal?: AbortSignal): Promise<readonly SpotPricePoint[]>;
+}
+
 /** The image an instance boots, and the device name of its root volume (from the AMI itself). */
 export interface BootImage {
   readonly imageId: string;

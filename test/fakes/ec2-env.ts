@@ -84,7 +84,7 @@ export interface Ec2Env {
   readonly flush: () => Promise<void>;
 }
 
-export function env(over: Partial<Ec2Settings> = {}, launcher = new FakeLauncher(), clock = new FakeClock(), ports: Partial<Pick<Ec2ProviderDeps, 'spot' | 'images' | 'assignments' | 'reservations' | 'signals' | 'podLookup' | 'log' | 'budgets'>> = {}): Ec2Env {
+export function env(over: Partial<Ec2Settings> = {}, launcher = new FakeLauncher(), clock = new FakeClock(), ports: Partial<Pick<Ec2ProviderDeps, 'spot' | 'spotHistory' | 'images' | 'assignments' | 'reservations' | 'signals' | 'podLookup' | 'log' | 'budgets'>> = {}): Ec2Env {
   const events = new FakePods();
   const notified: PodKey[] = [];
   const provider = new Ec2Provider({
