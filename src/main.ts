@@ -8,6 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command } from 'commander';
 import { buildApp, type ProviderDeps } from './app.js';
 import { addReportCommands } from './cli-reports.js';
+import { addToolCommands } from './cli-tools.js';
 import { parseConfig } from './config/load.js';
 import { createLogger } from './observability/logger.js';
 import type { Provider } from './provider/provider.js';
@@ -86,6 +87,7 @@ export async function runCli(io: CliIo): Promise<number> {
       code = await start(flags, io);
     });
   addReportCommands(program, { env: io.env, stderr: io.stderr, exit: (c) => { code = c; } });
+  addToolCommands(program, { env: io.env, stderr: io.stderr, exit: (c) => { code = c; } });
   await program.parseAsync([...io.argv]);
   return code;
 }
