@@ -187,6 +187,26 @@ describe('orca catalog', () => {
     expect(JSON.parse((await run(['catalog', '-o', 'json', '--family', 'p5'], { catalogDir: dir })).out)).toMatchObject({ types: [{ spot: { usdPerHour: 21.5, zone: 'us-east-1b' } }] });
   });
 
+  it('reads the current spot prices with --live-spot, for the listed types only, and fails clearly when it cannot', async () => {
+    const asked: { region: string; endpoint: string | undefined; types: readonly string[] }[] = [];
+    const spotSource = (region: string, endpoint: string | undefined) => ({
+      spotPrices: (types: readonly string[]) => {
+        asked.push({ region, endpoint, types });
+        return Promise.resolve(new Map([['p5.48xlarge/us-east-1a', 24.25], ['p5.48xlarge/us-east-1c', 19.75]]));
+      },
+    });
+    const r = await run(['catalog', '--family', 'p5', '--live-spot'], { spotSource });
+    expect(r.code).toBe(0);
+    expect(asked).toEqual([{ region: 'us-east-1', endpoint: undefined, types: ['p5.4xlarge', 'p5.48xlarge'] }]);
+    expect(r.out).toMatch(/^p5\.48xlarge .* 55\.0400 {2}19\.7500$/m);
+    expect(r.out).toMatch(/from the catalog's spot figures\s+\(DescribeSpotPriceHistory now, Linux\/UNIX, read \d{4}-/);
+    const failing = () => ({ spotPrices: () => Promise.reject(new Error('Could not load credentials from any providers')) });
+    const f = await run(['catalog', '--family', 'p5', '--live-spot'], { spotSource: failing });
+    expect(f.code).toBe(1);
+    expect(f.out).toBe('');
+    expect(f.err).toBe('orca catalog: cannot read spot prices in us-east-1 (DescribeSpotPriceHistory): Could not load credentials from any providers; check the AWS credentials (ec2:DescribeSpotPriceHistory) or leave out --live-spot\n');
+  });
+
   it('uses --region, else the config\'s region; a region without a price file has no prices', async () => {
     const r = await run(['catalog', '--region', 'eu-west-1', '--family', 'p5']);
     expect(r.out).toMatch(/^p5\.48xlarge .*2048Gi\s+-\s+-$/m);

@@ -1,20 +1,22 @@
 // The offline tools of the orca CLI: `orca validate <pod.yaml>` (what ORCA would do with a pod, from
 // the provider's own checks and planner; exit 0 valid, 1 invalid, 2 usage error) and `orca catalog`
-// (the instance types, accelerators and prices of the shipped catalog). Neither calls an AWS or
-// Kubernetes API: they read the file given, the configuration given with --config, and
-// instance-catalog/.
+// (the instance types, accelerators and prices of the shipped catalog). Neither calls a Kubernetes
+// API, and only `catalog --live-spot` calls AWS (DescribeSpotPriceHistory): they read the file
+// given, the configuration given with --config, and instance-catalog/.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
+import { regionSpotPrices } from './aws/spot-price-source.js';
 import { loadCatalog, type LoadedCatalog } from './catalog-files.js';
 import { loadSpotFigures, type SpotFigures } from './catalog-spot.js';
-import { catalogReport, families, renderCatalogJson, renderCatalogTable, renderCatalogYaml, type AcceleratorFilter } from './cli-catalog.js';
+import { catalogReport, families, renderCatalogJson, renderCatalogTable, renderCatalogYaml, type AcceleratorFilter, type CatalogFilter, type CatalogReport } from './cli-catalog.js';
 import { manifestPods } from './cli-manifests.js';
 import { painter, type Paint } from './cli-text.js';
 import { validatePod, type ValidateContext, type Verdict } from './cli-validate.js';
 import { renderVerdicts } from './cli-validate-text.js';
 import { parseConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
+import type { SpotPriceSource } from './ports/catalog.js';
 
 export interface ToolDeps {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -27,6 +29,19 @@ export interface ToolDeps {
   readonly tty?: boolean;
   /** The instance-catalog/ directory; the one beside dist/ when not given. */
   readonly catalogDir?: string;
+  /** Live spot prices for --live-spot (tests give a fake); EC2 with the SDK's default credentials when not given. */
+  readonly spotSource?: (region: string, endpoint: string | undefined) => SpotPriceSource;
+}
+
+/** The current spot price of each of `types` in each zone of `region`, as the catalog's spot figures are kept. */
+async function liveSpot(region: string, endpoint: string | undefined, types: readonly string[], deps: ToolDeps): Promise<SpotFigures> {
+  const prices = await (deps.spotSource ?? regionSpotPrices)(region, endpoint).spotPrices(types);
+  const usdPerHour: Record<string, Record<string, number>> = {};
+  for (const [key, usd] of prices) {
+    const [type = '', zone = ''] = key.split('/');
+    usdPerHour[type] = { ...usdPerHour[type], [zone]: usd };
+  }
+  return { region, source: 'DescribeSpotPriceHistory now, Linux/UNIX', readAt: new Date().toISOString(), usdPerHour };
 }
 
 /** The region whose prices are shown when neither --config nor --region names one (the catalog's seed region). */
@@ -106,21 +121,45 @@ interface CatalogFlags {
   readonly accelerator?: AcceleratorFilter;
   readonly family?: string;
   readonly region?: string;
+  readonly liveSpot?: boolean;
 }
 
-function catalog(flags: CatalogFlags, cmd: Command, deps: ToolDeps): number {
+function filterOf(flags: CatalogFlags): CatalogFilter {
+  return { ...(flags.accelerator === undefined ? {} : { accelerator: flags.accelerator }), ...(flags.family === undefined ? {} : { family: flags.family }) };
+}
+
+function noMatch(flags: CatalogFlags, c: LoadedCatalog): string {
+  const family = flags.family === undefined ? '' : ` --family ${flags.family}`;
+  const accelerator = flags.accelerator === undefined ? '' : ` --accelerator ${flags.accelerator}`;
+  return `orca catalog: no instance type in the catalog matches${family}${accelerator} (families: ${families(c).join(', ')})\n`;
+}
+
+/** The report with the spot prices read now: undefined, after saying why, when they could not be read. */
+async function withLiveSpot(r: CatalogReport, make: (spot: SpotFigures) => CatalogReport, endpoint: string | undefined, deps: ToolDeps): Promise<CatalogReport | undefined> {
+  try {
+    return make(await liveSpot(r.region, endpoint, r.types.map((t) => t.type), deps));
+  } catch (e) {
+    deps.stderr(`orca catalog: cannot read spot prices in ${r.region} (DescribeSpotPriceHistory): ${e instanceof Error ? e.message : String(e)}; check the AWS credentials (ec2:DescribeSpotPriceHistory) or leave out --live-spot\n`);
+    return undefined;
+  }
+}
+
+async function catalog(flags: CatalogFlags, cmd: Command, deps: ToolDeps): Promise<number> {
   if (flags.region !== undefined && !REGION.test(flags.region)) throw new UsageError(`--region ${flags.region}: expected an AWS region such as us-east-1`);
-  const region = flags.region ?? configOf(cmd, DEFAULT_REGION).config.aws.region;
+  const { config } = configOf(cmd, DEFAULT_REGION);
+  const region = flags.region ?? config.aws.region;
   const io = ioOf(deps);
-  const { catalog: c, spot } = catalogOf(io.dir, region);
+  const { catalog: c, spot: shipped } = catalogOf(io.dir, region);
   const onDemandFile = Object.keys(c.onDemandUsdPerHour).length > 0 ? `instance-catalog/prices/${region}.json` : null;
-  const filter = { ...(flags.accelerator === undefined ? {} : { accelerator: flags.accelerator }), ...(flags.family === undefined ? {} : { family: flags.family }) };
-  const report = catalogReport(c, { region, onDemandFile, spot, filter });
-  if (report.types.length === 0) {
-    deps.stderr(`orca catalog: no instance type in the catalog matches${flags.family === undefined ? '' : ` --family ${flags.family}`}${flags.accelerator === undefined ? '' : ` --accelerator ${flags.accelerator}`} (families: ${families(c).join(', ')})\n`);
+  const make = (spot: SpotFigures | undefined): CatalogReport => catalogReport(c, { region, onDemandFile, spot, filter: filterOf(flags) });
+  const first = make(shipped);
+  if (first.types.length === 0) {
+    deps.stderr(noMatch(flags, c));
     return 1;
   }
-  const render = { table: (r: typeof report) => renderCatalogTable(r, io.paint), json: renderCatalogJson, yaml: renderCatalogYaml }[flags.output];
+  const report = flags.liveSpot === true ? await withLiveSpot(first, make, config.aws.endpoint, deps) : first;
+  if (report === undefined) return 1;
+  const render = { table: (r: CatalogReport) => renderCatalogTable(r, io.paint), json: renderCatalogJson, yaml: renderCatalogYaml }[flags.output];
   io.out(render(report));
   return 0;
 }
@@ -134,11 +173,12 @@ export function addToolCommands(program: Command, deps: ToolDeps): Command {
     .addHelpText('after', '\nThe configuration of orca -c/--config (before or after validate) gives the region,\nzones, subnets and instance settings; without it, ORCA\'s defaults in us-east-1.')
     .action(async (_file: unknown, _opts: unknown, cmd: Command) => { await guarded('validate', deps, () => validate(cmd.args, cmd, deps)); });
   const catalogCmd = new Command('catalog')
-    .description('the instance types ORCA can launch: accelerators, vCPUs, memory, on-demand and recent spot price (from instance-catalog/; no AWS call)')
+    .description('the instance types ORCA can launch: accelerators, vCPUs, memory, on-demand and recent spot price (from instance-catalog/; with --live-spot, spot prices read now from AWS)')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table'))
     .addOption(new Option('--accelerator <kind>', 'only types with this accelerator').choices(['nvidia', 'neuron', 'none']))
     .option('--family <family>', 'only this family, e.g. p5 or g6e')
     .option('--region <region>', `prices of this region (default: aws.region of --config, else ${DEFAULT_REGION})`)
-    .action(async (flags: CatalogFlags, cmd: Command) => { await guarded('catalog', deps, () => Promise.resolve(catalog(flags, cmd, deps))); });
+    .option('--live-spot', 'read the current spot prices from AWS (DescribeSpotPriceHistory, the SDK\'s default credentials)')
+    .action(async (flags: CatalogFlags, cmd: Command) => { await guarded('catalog', deps, () => catalog(flags, cmd, deps)); });
   return program.addCommand(validateCmd).addCommand(catalogCmd);
 }

@@ -1,7 +1,7 @@
 // SpotPriceSource and SpotPriceHistory over DescribeSpotPriceHistory (Linux/UNIX). StartTime "now"
 // makes EC2 return just the current price of each pool; a StartTime and an EndTime return every
 // change between them and the price in effect at the start.
-import { paginateDescribeSpotPriceHistory, type _InstanceType, type EC2Client, type SpotPrice } from '@aws-sdk/client-ec2';
+import { EC2Client, paginateDescribeSpotPriceHistory, type _InstanceType, type SpotPrice } from '@aws-sdk/client-ec2';
 import type { SpotPriceHistory, SpotPricePoint, SpotPriceSource } from '../ports/catalog.js';
 
 type Latest = Map<string, { readonly at: number; readonly usd: number }>;
@@ -48,4 +48,9 @@ export function createSpotPriceSource(ec2: EC2Client, now: () => Date): SpotPric
       return points.sort((a, b) => a.at - b.at);
     },
   };
+}
+
+/** The current spot prices of a region for a one-off read (the CLI's `catalog --live-spot`): the SDK's default credentials, three attempts. */
+export function regionSpotPrices(region: string, endpoint: string | undefined): SpotPriceSource {
+  return createSpotPriceSource(new EC2Client({ region, ...(endpoint === undefined ? {} : { endpoint }), maxAttempts: 3 }), () => new Date());
 }
