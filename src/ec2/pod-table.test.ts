@@ -37,6 +37,18 @@ describe('PodTable', () => {
     expect(notified).toHaveLength(3);
   });
 
+  it('gives a launching pod the instance a poll already linked it to (listed before RunInstances answered), and no other', () => {
+    const { t } = table();
+    t.add(ref, shape);
+    t.launching(ref.uid);
+    // The poll lists the new instance, tagged with the pod, before the launch call returns.
+    t.observe([tagged('i-1')], t0, false);
+    expect(t.pod(ref.uid)).toMatchObject({ stage: 'assigned', instanceId: 'i-1' });
+    expect(t.assign(ref.uid, tagged('i-1'))).toBe(true);
+    expect(t.pod(ref.uid)).toMatchObject({ stage: 'assigned', instanceId: 'i-1' });
+    expect(t.assign(ref.uid, tagged('i-2'))).toBe(false);
+  });
+
   it('refuses an instance for a pod deleted while it launched', () => {
     const { t } = table();
     t.add(ref, shape);

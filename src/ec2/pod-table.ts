@@ -130,10 +130,15 @@ export class PodTable {
     this.#move(uid, 'launching', {});
   }
 
-  /** Gives the pod its instance; false when the pod no longer wants one (the caller terminates it). */
+  /**
+   * Gives the pod its instance; false when the pod no longer wants one (the caller terminates it).
+   * True for the instance it already has: a poll may list a new instance, tagged with its pod, before
+   * the RunInstances call that launched it has answered, and link the two first.
+   */
   assign(uid: string, instance: ObservedInstance): boolean {
     const p = this.#pods.get(uid);
     this.instances.given(instance);
+    if (p !== undefined && !p.deleting && p.instanceId === instance.id) return true;
     if (p === undefined || p.deleting || p.instanceId !== undefined || !['queued', 'launching'].includes(p.stage)) return false;
     this.instances.own(instance.id, uid);
     delete p.launch;
