@@ -129,6 +129,7 @@ describe('npm run demo', () => {
     expect(up.out).toMatch(/pod\/quickstart-\w+ +0\/1 +Completed +0 .* orca-demo/);
     expect(up.out).toMatch(/Normal +InstanceLaunched +pod\/quickstart-\w+ +g6\.xlarge on-demand in us-east-1[ab]: launched i-[0-9a-f]+/);
     expect(up.out).toContain('quickstart: hello from a burst instance\n');
+    expect(up.out).toMatch(/^GPU 0: NVIDIA L4 \(UUID: GPU-[0-9a-f]+-0\)$/m);
     expect(up.out).toContain('quickstart: done\n');
     expect(up.out).toMatch(/InstanceType +g6\.xlarge\nState +terminated\nLifecycle +on-demand\nZone +us-east-1[ab]/);
     expect(up.out).toContain('orca.research/pod-namespace=demo');

@@ -49,6 +49,8 @@ export interface ContainerOptions {
   /** The stand-in's containers directory. */
   readonly dir: string;
   readonly log: AwsLogsStream | undefined;
+  /** A directory put first on the container's PATH (the GPU tools of a container run with --gpus). */
+  readonly gpuBin?: string;
 }
 
 function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
@@ -114,7 +116,7 @@ export class Container {
     if (file === undefined || file === '') throw new Error(`no command specified (the emulator knows no image's default command)`);
     const root = join(o.dir, o.name, 'rootfs');
     const cwd = prepareRoot(root, o.run);
-    const env = { PATH: basePath, HOSTNAME: o.name, HOME: '/root', ...environment(o.run) };
+    const env = { PATH: o.gpuBin === undefined ? basePath : `${o.gpuBin}:${basePath}`, HOSTNAME: o.name, HOME: '/root', ...environment(o.run) };
     const child = spawn(file, args, { cwd, env, detached: true, stdio: [o.run.flags.has('interactive') ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     await once(child, 'spawn');
     track(child.pid);

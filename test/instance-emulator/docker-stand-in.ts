@@ -27,6 +27,8 @@ export interface DockerOptions {
   /** The instance's docker directory: argv.log and containers/. */
   readonly dir: string;
   readonly logs: CloudWatchLogsClient;
+  /** On a GPU type: a directory holding only the nvidia-smi stand-in, put first on the PATH of a container run with --gpus (as the NVIDIA container toolkit mounts nvidia-smi). */
+  readonly gpuBin?: string;
 }
 
 interface Reply { readonly code: number; readonly out: string }
@@ -238,7 +240,8 @@ export class DockerStandIn {
     if (this.#containers.size >= maxContainers) return fail(`docker: the emulator allows ${maxContainers} containers per instance`, 125);
     const log = await this.#logDriver(run, name);
     try {
-      const c = await Container.start({ name, run, dir: join(this.#o.dir, 'containers'), log });
+      const gpuBin = run.flags.has('gpus') ? this.#o.gpuBin : undefined;
+      const c = await Container.start({ name, run, dir: join(this.#o.dir, 'containers'), log, ...(gpuBin === undefined ? {} : { gpuBin }) });
       this.#containers.set(name, c);
       return ok(`${c.id}\n`);
     } catch (e) {

@@ -1,6 +1,7 @@
 // One emulated EC2 instance: its IMDS, its docker, and its user data run by `sh` as cloud-init
 // would, in <dir>: user-data.sh, home/ (ORCA_HOME), bin/ (docker, aws, and nvidia-smi on a GPU
-// type), docker/ (argv.log, the containers' state), gpus (what nvidia-smi shows) and agent.log. The agent's environment is built from nothing: the instance's
+// type; gpu-bin/ holds only nvidia-smi, for containers run with --gpus), docker/ (argv.log, the
+// containers' state), gpus and gpu-names (what nvidia-smi shows) and agent.log. The agent's environment is built from nothing: the instance's
 // own settings, the AWS endpoint and credentials, and a system PATH with bin/ first.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -107,9 +108,12 @@ export class EmulatedInstance {
     if (gpus !== undefined) {
       writeFileSync(join(b.dir, 'gpus'), `${Array.from({ length: gpus.count }, () => `0, 0, ${String(gpus.memoryMiB)}`).join('\n')}\n`);
       symlinkSync(nvidiaSmi, join(b.dir, 'bin', 'nvidia-smi'));
+      mkdirSync(join(b.dir, 'gpu-bin'));
+      symlinkSync(nvidiaSmi, join(b.dir, 'gpu-bin', 'nvidia-smi'));
+      writeFileSync(join(b.dir, 'gpu-names'), `${Array.from({ length: gpus.count }, (_, i) => `GPU ${String(i)}: ${gpus.model} (UUID: GPU-${b.id.slice(2)}-${String(i)})`).join('\n')}\n`);
     }
     const imds = await Imds.start({ instanceId: b.id, region: b.aws.region, ec2: b.aws.ec2 });
-    const docker = await DockerStandIn.start({ dir: join(b.dir, 'docker'), logs: b.aws.logs });
+    const docker = await DockerStandIn.start({ dir: join(b.dir, 'docker'), logs: b.aws.logs, ...(gpus === undefined ? {} : { gpuBin: join(b.dir, 'gpu-bin') }) });
     return new EmulatedInstance(b, imds, docker);
   }
 
