@@ -2,7 +2,7 @@
 // mention is one ORCA knows (src/domain/keys.ts), every pod template's annotations parse, the
 // instance type each names is in the catalog with a way to buy it, its accelerators fit that type,
 // and the chart values' `config` is a configuration ORCA accepts. What each reaches on the test bed
-// is checked by test/e2e/examples.e2e.test.ts.
+// is checked by test/e2e/examples.e2e.test.ts (quickstart-job.yaml's by test/e2e/demo.e2e.test.ts).
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments, parse, stringify } from 'yaml';
@@ -24,8 +24,9 @@ interface PodTemplate {
   readonly spec?: { readonly containers?: readonly { readonly resources?: { readonly limits?: Record<string, string | number> } }[] };
 }
 
+/** The pod templates of a file's workloads (a Namespace beside them has none). */
 function templatesOf(file: string): PodTemplate[] {
-  return parseAllDocuments(read(file)).map((d) => d.toJS() as { spec?: { template?: PodTemplate } }).map((o) => o.spec?.template ?? {});
+  return parseAllDocuments(read(file)).map((d) => d.toJS() as { spec?: { template?: PodTemplate } }).flatMap((o) => (o.spec?.template === undefined ? [] : [o.spec.template]));
 }
 
 /** The orca.research/* keys a text mentions, as test/unit/key-docs.test.ts reads them. */
@@ -39,7 +40,7 @@ describe('the example manifests', () => {
   it('are the ones the e2e suite applies', () => {
     expect(manifests.sort()).toEqual([
       'capacity-block-job.yaml', 'capacity-reservation-job.yaml', 'g6e-inference-deployment.yaml', 'inferentia-server.yaml',
-      'p5-training-job.yaml', 'spot-with-fallback-job.yaml', 'trainium-job.yaml',
+      'p5-training-job.yaml', 'quickstart-job.yaml', 'spot-with-fallback-job.yaml', 'trainium-job.yaml',
     ]);
   });
 
