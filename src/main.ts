@@ -1,16 +1,21 @@
 #!/usr/bin/env node
 // The entry point and the only reader of process.env and argv: parse flags, load the config file,
-// build the app, run it until SIGTERM/SIGINT. Exit codes: 0 stopped cleanly, 1 failed, 2 bad config.
+// check that ORCA can work (startup-checks.ts), build the app, run it until SIGTERM/SIGINT. Exit codes:
+// src/preflight/exit-codes.ts.
 import { readFileSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { networkInterfaces } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command } from 'commander';
 import { buildApp, type ProviderDeps } from './app.js';
+import { addDoctorCommand } from './cli-doctor.js';
 import { addReportCommands } from './cli-reports.js';
 import { addToolCommands } from './cli-tools.js';
 import { parseConfig } from './config/load.js';
+import type { Config } from './config/schema.js';
 import { createLogger } from './observability/logger.js';
+import { exitCodes } from './preflight/exit-codes.js';
+import { checkStartup } from './startup-checks.js';
 import type { Provider } from './provider/provider.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
@@ -32,7 +37,7 @@ export interface CliIo {
   readonly provider?: (deps: ProviderDeps) => Provider;
 }
 
-function readConfigText(file: string, io: CliIo): string | undefined {
+function readConfigText(file: string, io: Pick<CliIo, 'stderr'>): string | undefined {
   try {
     return readFileSync(file, 'utf8');
   } catch (e) {
@@ -48,17 +53,24 @@ function defaultInternalIP(env: CliIo['env']): string {
   return addrs.find((a) => a !== undefined && a.family === 'IPv4' && !a.internal)?.address ?? '127.0.0.1';
 }
 
-async function start(flags: Flags, io: CliIo): Promise<number> {
+/** The config file, checked; undefined (the problem printed) when it cannot be read or is invalid. */
+function readConfig(flags: { readonly config: string; readonly nodeName?: string; readonly logLevel?: string }, io: Pick<CliIo, 'stderr'>): Config | undefined {
   const text = readConfigText(flags.config, io);
-  if (text === undefined) return 2;
+  if (text === undefined) return undefined;
   const parsed = parseConfig(text, { nodeName: flags.nodeName, logLevel: flags.logLevel });
-  if (!parsed.ok) {
-    io.stderr(`orca: ${flags.config}: ${parsed.error.message}\n`);
-    return 2;
-  }
-  const config = parsed.value;
-  const log = createLogger(config.logging.level);
+  if (parsed.ok) return parsed.value;
+  io.stderr(`orca: ${flags.config}: ${parsed.error.message}\n`);
+  return undefined;
+}
+
+async function start(flags: Flags, io: CliIo): Promise<number> {
+  const config = readConfig(flags, io);
+  if (config === undefined) return exitCodes.config;
   const kubeconfig = flags.kubeconfig ?? (io.env.KUBECONFIG === '' ? undefined : io.env.KUBECONFIG);
+  const blocked = await checkStartup({ config, kubeconfig, stderr: io.stderr, signal: io.signal, skipAws: io.provider !== undefined });
+  if (blocked !== undefined) return blocked;
+  if (io.signal.aborted) return exitCodes.ok;
+  const log = createLogger(config.logging.level);
   const catalogDir = fileURLToPath(new URL('../instance-catalog/', import.meta.url));
   const agentScript = readFileSync(new URL('../agent/orca-agent.sh', import.meta.url), 'utf8');
   const execHelper = readFileSync(new URL('../agent/orca-exec.py', import.meta.url), 'utf8');
@@ -67,10 +79,10 @@ async function start(flags: Flags, io: CliIo): Promise<number> {
     app = await buildApp({ config, log, version, kubeconfig, defaultInternalIP: defaultInternalIP(io.env), provider: io.provider, catalogDir, agentScript, execHelper });
   } catch (e) {
     io.stderr(`orca: cannot start: ${e instanceof Error ? e.message : String(e)}\n`);
-    return 2;
+    return exitCodes.config;
   }
   await app.run(io.signal);
-  return 0;
+  return exitCodes.ok;
 }
 
 /** Parses `io.argv` and runs ORCA until `io.signal` aborts; resolves with the exit code. */
@@ -88,6 +100,7 @@ export async function runCli(io: CliIo): Promise<number> {
     });
   addReportCommands(program, { env: io.env, stderr: io.stderr, exit: (c) => { code = c; } });
   addToolCommands(program, { env: io.env, stderr: io.stderr, exit: (c) => { code = c; } });
+  addDoctorCommand(program, { env: io.env, stderr: io.stderr, signal: io.signal, exit: (c) => { code = c; }, readConfig: (file, nodeName) => readConfig({ config: file, ...(nodeName === undefined ? {} : { nodeName }) }, io) });
   await program.parseAsync([...io.argv]);
   return code;
 }

@@ -126,8 +126,26 @@ export class SessionError extends OrcaError {
   }
 }
 
+/** What stops ORCA before it starts its controllers; each has its own exit code (src/preflight/exit-codes.ts). */
+export type StartupProblem =
+  | 'no-kubeconfig' | 'apiserver-unreachable' | 'kube-unauthorized' | 'rbac'
+  | 'aws-credentials' | 'unknown-region' | 'missing-subnets' | 'missing-security-groups';
+
+/**
+ * A start-up check failed: ORCA cannot work as configured, and retrying will not help. `message` names
+ * the problem, `fix` what to do about it; ORCA prints both on one line of stderr and exits.
+ */
+export class StartupError extends OrcaError {
+  static readonly code = 'ORCA_ERR_STARTUP';
+  readonly code = StartupError.code;
+  constructor(readonly problem: StartupProblem, message: string, readonly fix: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'StartupError';
+  }
+}
+
 /** Every ORCA error class, each once: the codes below and the docs check come from this list. */
-export const errorClasses = [ConfigError, PodRejectedError, ProviderFailedError, ConfigRefError, LaunchError, TerminateRefusedError, StreamRefusedError, SessionError] as const;
+export const errorClasses = [ConfigError, PodRejectedError, ProviderFailedError, ConfigRefError, LaunchError, TerminateRefusedError, StreamRefusedError, SessionError, StartupError] as const;
 
 export type OrcaErrorCode = (typeof errorClasses)[number]['code'];
 

@@ -3,11 +3,35 @@
 import { createHash } from 'node:crypto';
 import type { Agent } from 'node:http';
 import { KubeConfig, type Cluster } from '@kubernetes/client-node';
+import { StartupError } from '../domain/errors.js';
 
+/**
+ * When client-node finds no kubeconfig ($KUBECONFIG, ~/.kube/config) and no in-cluster ServiceAccount,
+ * it falls back to an unauthenticated http://localhost:8080 in a context it calls loaded-context.
+ */
+export function isFallbackConfig(kc: KubeConfig): boolean {
+  const cluster = kc.getCurrentCluster();
+  return kc.getCurrentContext() === 'loaded-context' && cluster?.name === 'cluster' && cluster.server === 'http://localhost:8080';
+}
+
+function loadFile(kc: KubeConfig, file: string): void {
+  try {
+    kc.loadFromFile(file);
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code ?? (e instanceof Error ? e.message.split('\n')[0] : String(e));
+    throw new StartupError('no-kubeconfig', `cannot read the kubeconfig ${file} (${why})`, 'pass --kubeconfig (or set KUBECONFIG to) a readable kubeconfig file', { cause: e });
+  }
+}
+
+/** Throws StartupError (no-kubeconfig) when there is no kubeconfig and ORCA does not run in a pod. */
 export function loadKubeConfig(file: string | undefined): KubeConfig {
   const kc = new KubeConfig();
   if (file === undefined) kc.loadFromDefault();
-  else kc.loadFromFile(file);
+  else loadFile(kc, file);
+  if (file === undefined && isFallbackConfig(kc)) {
+    throw new StartupError('no-kubeconfig', 'no kubeconfig found ($KUBECONFIG unset, no ~/.kube/config) and not running in a cluster',
+      'pass --kubeconfig <file>, set KUBECONFIG, or run ORCA in a pod with its ServiceAccount');
+  }
   shareConnections(kc);
   return kc;
 }

@@ -9,7 +9,7 @@ import type { AccessReviewer, TokenReviewer, TokenReviewResult, UserExtra } from
 import { KubeApiError, statusOf } from './client.js';
 
 /** Per-call options that abort the request with `signal`, keeping the client's own middleware. */
-function withSignal(signal: AbortSignal | undefined): ConfigurationOptions | undefined {
+export function withSignal(signal: AbortSignal | undefined): ConfigurationOptions | undefined {
   if (signal === undefined) return undefined;
   return {
     middleware: [{
