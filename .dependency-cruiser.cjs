@@ -96,6 +96,13 @@ module.exports = {
       to: { path: '^src/', pathNot: [only(['domain', 'policy', 'ports', 'reports']), '^src/budgets/status-read\\.ts$'] },
     },
     {
+      name: 'preflight-imports-core-and-ports',
+      comment: 'preflight/ decides the start-up checks and `orca doctor` over narrow probes (ports/preflight.ts); the adapters that answer them are wired by the composition root.',
+      severity: 'error',
+      from: { path: layer('preflight') },
+      to: { path: '^src/', pathNot: only(['domain', 'ports', 'preflight']) },
+    },
+    {
       name: 'reports-have-no-packages',
       comment: 'reports/ is pure: no npm packages and no node: built-ins.',
       severity: 'error',

@@ -13,6 +13,7 @@ import { createKubeProbe } from './k8s/preflight-api.js';
 import type { AwsDoctorProbe } from './ports/preflight.js';
 import { runDoctor, type DoctorConfig, type LoadedKube } from './preflight/doctor.js';
 import { renderDoctorJson, renderDoctorTable } from './preflight/doctor-render.js';
+import { rulesFor } from './preflight/permissions.js';
 import { exitCodes } from './preflight/exit-codes.js';
 
 export interface DoctorProbes {
@@ -80,7 +81,7 @@ export function addDoctorCommand(program: Command, deps: DoctorCliDeps): Command
       }
       const kubeconfig = flags.kubeconfig ?? (deps.env.KUBECONFIG === '' ? undefined : deps.env.KUBECONFIG);
       const probes = (deps.probes ?? realProbes)(config, kubeconfig);
-      const results = await runDoctor({ ...probes, config: doctorConfig(config), signal: deps.signal });
+      const results = await runDoctor({ ...probes, config: doctorConfig(config), signal: deps.signal, rules: rulesFor(config.budgets) });
       const text = flags.output === 'json' ? renderDoctorJson(results) : renderDoctorTable(results, deps.isTTY ?? process.stdout.isTTY);
       (deps.stdout ?? ((t: string) => process.stdout.write(t)))(text);
       deps.exit(results.some((r) => r.status === 'fail') ? exitCodes.failed : exitCodes.ok);

@@ -7,6 +7,7 @@ import { createAwsProbe } from './aws/preflight-api.js';
 import { loadKubeConfig } from './k8s/client.js';
 import { createKubeProbe } from './k8s/preflight-api.js';
 import { exitCodeOf } from './preflight/exit-codes.js';
+import { rulesFor } from './preflight/permissions.js';
 import { runStartupChecks, startupLine } from './preflight/startup.js';
 
 export interface StartupCheckOptions {
@@ -31,7 +32,7 @@ export async function checkStartup(o: StartupCheckOptions): Promise<number | und
   }
   const withAws = !o.skipAws && aws.subnets.length > 0;
   const verdict = await runStartupChecks({
-    kube, config: aws, signal: o.signal,
+    kube, config: aws, signal: o.signal, rules: rulesFor(o.config.budgets),
     ...(withAws ? { aws: createAwsProbe({ region: aws.region, endpoint: aws.endpoint }) } : {}),
   });
   if (!verdict.ok) {

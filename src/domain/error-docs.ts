@@ -15,6 +15,11 @@ export interface ErrorDoc {
 }
 
 export const errorDocs: Readonly<Record<OrcaErrorCode, ErrorDoc>> = {
+  ORCA_ERR_STARTUP: {
+    meaning: 'A start-up check failed: ORCA cannot work as configured, and trying again would not help (no kubeconfig, an unreachable apiserver, missing RBAC, no AWS credentials, an unknown region, subnets or security groups that do not exist).',
+    seen: 'One line on stderr, the problem and then `Fix:` and what to do; ORCA exits before it starts anything, with the code of the problem (3–10).',
+    fix: 'Do what the line says; `orca doctor` runs the same checks and more, and prints them all at once.',
+  },
   ORCA_ERR_CONFIG: {
     meaning: 'The configuration file or a command-line flag is invalid.',
     seen: 'ORCA prints every problem, one per line naming the key, and exits with code 2 before it starts anything.',

@@ -29,7 +29,7 @@ describe('orca doctor\'s checks', () => {
     expect(results.filter((r) => r.status !== 'pass')).toEqual([]);
     expect(results.map((r) => r.check)).toEqual([
       'kubeconfig', 'rbac nodes', 'rbac nodes/status', 'rbac pods', 'rbac pods/status', 'rbac configmaps,secrets', 'rbac events', 'rbac burstbudgets',
-      'rbac burstbudgets/status', 'rbac tokenreviews', 'rbac subjectaccessreviews', 'rbac leases (kube-node-lease)', 'BurstBudget CRD',
+      'rbac burstbudgets/status', 'rbac tokenreviews', 'rbac subjectaccessreviews', 'rbac leases (kube-node-lease)', 'rbac configmaps (orca-system)', 'BurstBudget CRD',
       'aws identity', 'region', 'subnets', 'security groups', 'image cpu', 'image nvidia', 'image neuron',
       'launch subnet-0aaaaaaaaaaaaaaaa', 'launch subnet-0bbbbbbbbbbbbbbbb', 'ssm parameters', 'cloudwatch logs', 'instance profile',
     ]);

@@ -20,6 +20,8 @@ export interface DoctorDeps {
   readonly signal: AbortSignal;
   /** How long the checks may take together (default 30 s). */
   readonly timeoutMs?: number;
+  /** The permissions to check (rulesFor the config); every rule of deploy/rbac/orca.yaml when not given. */
+  readonly rules?: readonly RbacRule[];
 }
 
 function ruleName(rule: RbacRule): string {
@@ -36,10 +38,10 @@ async function rbacRow(probe: KubeDoctorProbe, rule: RbacRule, signal: AbortSign
 }
 
 /** The kubeconfig, then each rule of deploy/rbac/orca.yaml, then the CRD; all skipped once the apiserver cannot be reached. */
-export async function kubeChecks(kube: LoadedKube, signal: AbortSignal): Promise<CheckResult[]> {
+export async function kubeChecks(kube: LoadedKube, signal: AbortSignal, rules: readonly RbacRule[] = requiredRules): Promise<CheckResult[]> {
   if ('error' in kube) return [fail('kubeconfig', kube.error.message, kube.error.fix)];
   const rows = [pass('kubeconfig', kube.server)];
-  const [first, ...rest] = requiredRules;
+  const [first, ...rest] = rules;
   if (first === undefined) return rows;
   const firstRow = await Promise.race([rbacRow(kube.probe, first, signal), aborted(signal)])
     .catch(() => fail('apiserver', `no answer from ${kube.server} in time`, 'check that the apiserver runs and this host can reach it'));
@@ -55,7 +57,7 @@ export async function kubeChecks(kube: LoadedKube, signal: AbortSignal): Promise
 export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
   const { signal, done } = limited(deps.signal, deps.timeoutMs ?? 30_000);
   try {
-    const [kube, aws] = await Promise.all([kubeChecks(deps.kube, signal), awsChecks(deps.aws, deps.config, signal)]);
+    const [kube, aws] = await Promise.all([kubeChecks(deps.kube, signal, deps.rules), awsChecks(deps.aws, deps.config, signal)]);
     return [...kube, ...aws];
   } finally {
     done();

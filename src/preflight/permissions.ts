@@ -23,7 +23,32 @@ export const requiredRules: readonly RbacRule[] = [
   { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
   { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'], namespace: 'kube-node-lease' },
+  // The ledger ConfigMap of the config's own budgets, in budgets.ledgerNamespace (orca-system in deploy/rbac/orca.yaml).
+  { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'create', 'update'], namespace: 'orca-system' },
 ];
+
+const LEDGER_NAMESPACE = 'orca-system';
+
+/** What of the budgets config decides the permissions: whether it has books of its own, and where they are kept. */
+export interface BudgetsRbac {
+  readonly withoutBudget: string;
+  readonly clusterLimit?: unknown;
+  readonly ledgerNamespace: string;
+}
+
+const isLedgerRule = (r: RbacRule): boolean => r.namespace === LEDGER_NAMESPACE && r.resources.includes('configmaps');
+
+/**
+ * The rules this configuration needs: the ledger ConfigMap's only with budgets.clusterLimit or
+ * withoutBudget: Default, in budgets.ledgerNamespace.
+ */
+export function rulesFor(b: BudgetsRbac): RbacRule[] {
+  const books = b.clusterLimit !== undefined || b.withoutBudget === 'Default';
+  return requiredRules.flatMap((r) => {
+    if (!isLedgerRule(r)) return [r];
+    return books ? [{ ...r, namespace: b.ledgerNamespace }] : [];
+  });
+}
 
 /** One access question per verb, resource and group of `rule`. */
 export function permissionsOf(rule: RbacRule): Permission[] {

@@ -29,7 +29,7 @@ describe('the start-up checks', () => {
     const kube = new FakeKubeProbe();
     const aws = new FakeAwsProbe();
     expect(await run({ kube, aws })).toEqual({ ok: true, warnings: [] });
-    expect(kube.asked).toHaveLength(23);
+    expect(kube.asked).toHaveLength(26);
     expect(aws.calls).toEqual(['regions', 'subnets', 'securityGroups']);
   });
 

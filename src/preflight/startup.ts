@@ -5,7 +5,7 @@
 import { setMaxListeners } from 'node:events';
 import { StartupError } from '../domain/errors.js';
 import type { AwsProbe, KubeProbe, Permission } from '../ports/preflight.js';
-import { describePermission, permissionsOf, requiredRules } from './permissions.js';
+import { describePermission, permissionsOf, requiredRules, type RbacRule } from './permissions.js';
 
 export interface StartupConfig {
   readonly region: string;
@@ -23,6 +23,8 @@ export interface StartupCheckDeps {
   readonly signal: AbortSignal;
   /** How long each group of checks may take before it counts as not made (default 10 s). */
   readonly timeoutMs?: number;
+  /** The permissions to check (rulesFor the config); every rule of deploy/rbac/orca.yaml when not given. */
+  readonly rules?: readonly RbacRule[];
 }
 
 export type StartupVerdict =
@@ -40,8 +42,8 @@ export async function missingPermissions(kube: KubeProbe, all: readonly Permissi
   return [firstAllowed, ...allowed].flatMap((ok, i) => (ok ? [] : [all[i] as Permission]));
 }
 
-async function checkRbac(kube: KubeProbe, signal: AbortSignal): Promise<void> {
-  const missing = await missingPermissions(kube, requiredRules.flatMap(permissionsOf), signal);
+async function checkRbac(kube: KubeProbe, rules: readonly RbacRule[], signal: AbortSignal): Promise<void> {
+  const missing = await missingPermissions(kube, rules.flatMap(permissionsOf), signal);
   if (missing.length === 0) return;
   throw new StartupError('rbac', `the kubeconfig's identity may not ${missing.map(describePermission).join(', ')}`, RBAC_FIX);
 }
@@ -127,7 +129,7 @@ async function attempt(what: string, check: (signal: AbortSignal) => Promise<voi
 /** The start-up checks, the apiserver's first: the first StartupError, else the checks that could not be made. */
 export async function runStartupChecks(deps: StartupCheckDeps): Promise<StartupVerdict> {
   const warnings: string[] = [];
-  const kube = await attempt('the Kubernetes permissions', (s) => checkRbac(deps.kube, s), deps);
+  const kube = await attempt('the Kubernetes permissions', (s) => checkRbac(deps.kube, deps.rules ?? requiredRules, s), deps);
   if (kube instanceof StartupError) return { ok: false, error: kube };
   if (kube !== undefined) warnings.push(kube);
   const { aws } = deps;
