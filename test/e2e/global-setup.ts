@@ -1,6 +1,7 @@
 // Starts the test bed once per e2e run and hands its coordinates to every suite (inject('testbed')).
 import type { TestProject } from 'vitest/node';
 import { join } from 'node:path';
+import { crdEstablished } from './crd-established.js';
 import { repoRoot } from './testbed/paths.js';
 import { startTestbed } from './testbed/testbed.js';
 import type { TestbedInfo } from './fixture.js';
@@ -17,8 +18,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // Every ORCA of the run watches BurstBudgets: their CRD is installed once, as an admin would.
   const crd = await bed.kubectl(['apply', '-f', join(repoRoot, 'deploy', 'crds', 'burstbudgets.orca.research.yaml')]);
   if (crd.code !== 0) throw new Error(`kubectl apply of the BurstBudget CRD failed: ${crd.stderr}`);
-  const established = await bed.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/burstbudgets.orca.research']);
-  if (established.code !== 0) throw new Error(`the BurstBudget CRD was not established: ${established.stderr}`);
+  if (!await crdEstablished((args) => bed.kubectl(args), 'burstbudgets.orca.research')) throw new Error('the BurstBudget CRD was not Established within 60 s');
   process.stdout.write(`test bed up in ${((Date.now() - started) / 1000).toFixed(1)}s: ${bed.dir}\n`);
   const info: TestbedInfo = {
     dir: bed.dir,

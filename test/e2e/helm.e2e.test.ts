@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
+import { crdEstablished } from './crd-established.js';
 import { createNamespace, kubectl, testbed, waitFor } from './fixture.js';
 import { chartDir, fullValues, helm, only, parseManifests, podTemplate, serviceAccountKubeconfig, valuesFile, type Manifest } from './helm-chart.js';
 import { startOrca, type OrcaProcess } from './orca-process.js';
@@ -181,11 +182,11 @@ describe('helm install into the bed', () => {
   });
 
   it('creates the CRD, the ServiceAccount, the RBAC, the ConfigMap and the Deployment', async () => {
-    const established = await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/burstbudgets.orca.research']);
-    expect(established.code, established.stderr).toBe(0);
+    expect(await crdEstablished(kubectl, 'burstbudgets.orca.research')).toBe(true);
     for (const [kind, name, where] of [
       ['serviceaccount', release, ns], ['configmap', `${release}-config`, ns], ['deployment', release, ns], ['service', `${release}-metrics`, ns],
       ['clusterrole', release, ''], ['clusterrolebinding', release, ''], ['role', `${release}-node-lease`, 'kube-node-lease'], ['rolebinding', `${release}-node-lease`, 'kube-node-lease'],
+      ['role', `${release}-ledger`, ns], ['rolebinding', `${release}-ledger`, ns],
     ] as const) {
       const got = await kubectl(['get', `${kind}/${name}`, ...(where === '' ? [] : ['-n', where]), '-o', 'name']);
       expect(got.code, `${kind} ${name}: ${got.stderr}`).toBe(0);
@@ -246,7 +247,7 @@ async function cleanUp(orca: OrcaProcess | undefined, hadNamespace: boolean): Pr
   if (!hadNamespace) await kubectl(['delete', 'namespace', ns, '--ignore-not-found', '--wait=true', '--timeout=90s']);
   const crd = await kubectl(['apply', '-f', join(repoRoot, 'deploy', 'crds', 'burstbudgets.orca.research.yaml')]);
   expect(crd.code, crd.stderr).toBe(0);
-  expect((await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/burstbudgets.orca.research'])).code).toBe(0);
+  expect(await crdEstablished(kubectl, 'burstbudgets.orca.research')).toBe(true);
   expect((await kubectl(['get', 'pods', '-A', '-l', `app.kubernetes.io/instance=${release}`, '-o', 'name'])).stdout).toBe('');
   expect((await kubectl(['get', 'node', node, '--ignore-not-found', '-o', 'name'])).stdout).toBe('');
 }
