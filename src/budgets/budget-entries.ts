@@ -62,6 +62,8 @@ export class BudgetEntries {
   readonly #entries = new Map<string, BookEntry>();
   readonly #facts = new Map<string, PodFacts>();
   #loaded = false;
+  /** Why the saved ledger of the config's books could not be read, while it cannot. */
+  #unread: string | undefined;
 
   constructor(deps: Wiring) {
     this.#d = deps;
@@ -123,7 +125,7 @@ export class BudgetEntries {
 
   /** The books that pay for a pod charged to `namespace`, or why none can be decided. */
   setFor(namespace: string): BookSet {
-    if (!this.#loaded) return { kind: 'blocked', reason: 'BudgetsNotLoaded', message: 'ORCA is still reading the BurstBudgets' };
+    if (!this.#loaded) return { kind: 'blocked', reason: 'BudgetsNotLoaded', message: this.#unread ?? 'ORCA is still reading the BurstBudgets' };
     const own = [...this.#entries.values()].filter((e) => e.origin.kind === 'object' && e.origin.object.namespace === namespace);
     const cluster = this.#entries.get(CLUSTER);
     const rest = cluster === undefined ? [] : [cluster];
@@ -175,8 +177,10 @@ export class BudgetEntries {
     for (;;) {
       try {
         this.#restoreConfigBooks(await store.load());
+        this.#unread = undefined;
         return true;
       } catch (err) {
+        this.#unread = `ORCA cannot read the saved ledger of the config's budgets (budgets.clusterLimit, budgets.default), so nothing launches until it can: ${err instanceof Error ? err.message : String(err)}`;
         this.#d.log.warn({ err }, 'could not read the saved ledger of the config\'s budgets; nothing launches until it is read');
       }
       await this.#d.clock.sleep(this.#d.settings.statusIntervalMs, signal).catch(() => undefined);

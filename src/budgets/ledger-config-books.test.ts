@@ -73,6 +73,7 @@ describe('BudgetLedger: the books of the config across a restart', () => {
     const second = await env({ api: new FakeBudgetApi(), settings, store, now: T0 + 2 * HOUR });
     const waiting = second.ledger.ask(ask('q1', { namespace: 'team-b' }));
     expect(waiting.kind === 'wait' && waiting.reason).toBe('BudgetsNotLoaded');
+    expect(waiting.kind === 'wait' && waiting.message).toBe('ORCA cannot read the saved ledger of the config\'s budgets (budgets.clusterLimit, budgets.default), so nothing launches until it can: configmaps "orca-ledger-n" is forbidden');
     await second.advance(STATUS_INTERVAL_MS);
     expect(second.ledger.entries.loaded).toBe(false);
     await second.advance(STATUS_INTERVAL_MS);
