@@ -30,6 +30,7 @@ import { LogFollowers } from './logs/followers.js';
 import { ReadBudget } from './logs/read-budget.js';
 import { parsePodKey } from './domain/pod.js';
 import { createAwsAdapters, type AwsAdapters } from './aws/adapters.js';
+import { ec2SettingsOf } from './ec2-settings.js';
 import { loadCatalog } from './catalog-files.js';
 import { Ec2Provider } from './ec2/ec2-provider.js';
 import { buildLedger } from './app-budgets.js';
@@ -111,23 +112,12 @@ function configuredProvider(d: AppDeps & ProviderParts): Provider {
   const { config, adapters, clusterId } = d;
   const aws = config.aws;
   if (adapters === undefined) return noProvider;
-  const i = config.instances;
   return new Ec2Provider({
     ...adapters, launcher: withLauncherMetrics(adapters.launcher, d.metrics),
     catalog: loadCatalog(d.catalogDir, aws.region),
     events: d.events, clock: systemClock, log: d.log, config: d.configs, podLookup: (key) => d.pods.get(key),
     sessions: { manager: adapters.sessions, helperSource: d.execHelper }, budgets: d.budgets, spotHistory: adapters.spot,
-    settings: {
-      clusterId, nodeName: d.params.name, subnets: aws.subnets.map((s) => ({ zone: s.zone, subnetId: s.subnetID })),
-      securityGroupIds: aws.securityGroupIDs, ...(aws.instanceProfileArn === undefined ? {} : { instanceProfileArn: aws.instanceProfileArn }),
-      images: { nvidia: i.images.nvidia, neuron: i.images.neuron, cpu: i.images.cpu },
-      selectionMode: i.selectionMode, defaultCapacityOrder: i.defaultLaunchType, defaultOnInterruption: i.defaultOnInterruption,
-      allowedTypes: i.allowedInstanceTypes, templates: i.templates, rootVolumeGiB: i.rootVolumeGiB,
-      userData: agentUserData(agentSettings(clusterId), d.agentScript), dryRun: aws.dryRun, pollMs: i.pollSeconds * 1000, tags: aws.tags,
-      batchWindowMs: i.batchWindowSeconds * 1000, batchMax: i.batchMaxInstances, unassignedGraceMs: i.unassignedGraceSeconds * 1000,
-      reservedUsdPerHour: config.budgets.reservedUSDPerHour,
-      idle: { idleBelow: config.budgets.idleBelowPercent / 100, warnAfterMs: config.budgets.idleWarnAfterMinutes * 60_000 },
-    },
+    settings: ec2SettingsOf(config, { clusterId, nodeName: d.params.name, userData: agentUserData(agentSettings(clusterId), d.agentScript) }),
   });
 }
 

@@ -15,9 +15,12 @@ import { volumeProblems } from './domain/assignment.js';
 import { PodRejectedError } from './domain/errors.js';
 import type { Pod } from './domain/pod.js';
 import { podRequest } from './domain/pod-request.js';
+import { launchSubnet } from './ec2/launch/batch-launch.js';
+import { ceilingUsd } from './ec2/launch/budget-check.js';
 import { LaunchPlanner } from './ec2/launch/launch-plan.js';
 import { PriceBook } from './ec2/launch/price-book.js';
 import { ec2Timings, type Ec2Settings } from './ec2/settings.js';
+import { ec2SettingsOf } from './ec2-settings.js';
 import { createLogger } from './observability/logger.js';
 import type { SpotPriceSource } from './ports/catalog.js';
 import type { Clock } from './ports/clock.js';
@@ -57,17 +60,12 @@ const ANY = 'any';
 const UNKNOWN_SUBNET = 'subnet-00000000';
 const fixedClock: Clock = { now: () => new Date(0), sleep: () => Promise.resolve() };
 
-/** The provider's settings from the configuration (as app.ts builds them); subnets stand in for the pod when none are configured. */
+/** The provider's settings from the configuration (as ORCA runs it, but a dry run); subnets stand in for the pod when none are configured. */
 function settingsOf(ctx: ValidateContext, h: PodHints): Ec2Settings {
-  const { aws, instances: i, node } = ctx.config;
-  const subnets = ctx.configured ? aws.subnets.map((s) => ({ zone: s.zone, subnetId: s.subnetID })) : [{ zone: h.zone ?? ANY, subnetId: h.subnet ?? UNKNOWN_SUBNET }];
-  return {
-    clusterId: aws.clusterId ?? node.name, nodeName: node.name, subnets, securityGroupIds: aws.securityGroupIDs,
-    images: { nvidia: i.images.nvidia, neuron: i.images.neuron, cpu: i.images.cpu }, selectionMode: i.selectionMode,
-    defaultCapacityOrder: i.defaultLaunchType, defaultOnInterruption: i.defaultOnInterruption, allowedTypes: i.allowedInstanceTypes,
-    templates: i.templates, rootVolumeGiB: i.rootVolumeGiB, userData: '', dryRun: true, pollMs: i.pollSeconds * 1000, batchWindowMs: 0,
-    batchMax: i.batchMaxInstances, unassignedGraceMs: i.unassignedGraceSeconds * 1000, tags: aws.tags,
-  };
+  const { aws, node } = ctx.config;
+  const s = ec2SettingsOf(ctx.config, { clusterId: aws.clusterId ?? node.name, nodeName: node.name, userData: '' });
+  const subnets = ctx.configured ? s.subnets : [{ zone: h.zone ?? ANY, subnetId: h.subnet ?? UNKNOWN_SUBNET }];
+  return { ...s, subnets, dryRun: true, batchWindowMs: 0 };
 }
 
 /** Spot prices offline: the catalog's figure for the type and zone, else the pod's ceiling (max-spot-price, else on demand). */
@@ -107,11 +105,8 @@ function acceleratorsOf(ctx: ValidateContext, type: string): string {
   return a === undefined ? '-' : `${a.count} ${a.model} ${Number((a.memoryMiB / 1024).toFixed(1))}Gi`;
 }
 
-/** The subnet of an offering, as the launch chooses it: the pod's, else the configured one of its zone (the first for a reservation). */
-function subnetOf(o: Offering, subnets: Ec2Settings['subnets'], h: PodHints): string | undefined {
-  if (h.subnet !== undefined) return h.subnet;
-  return o.zone === '*' ? subnets[0]?.subnetId : subnets.find((s) => s.zone === o.zone)?.subnetId;
-}
+/** The subnet of an offering, as the launch chooses it. */
+const subnetOf = (o: Offering, subnets: Ec2Settings['subnets'], h: PodHints): string | undefined => launchSubnet(subnets, h.subnet, o.zone === '*' ? '' : o.zone);
 
 function priceKind(o: Offering, ceilings: ReadonlySet<string>): PriceKind {
   if (o.capacity !== 'spot') return o.capacity;
@@ -128,11 +123,7 @@ function lineOf(o: Offering, ctx: ValidateContext, at: { readonly settings: Ec2S
 
 /** The most an hour of the pod may cost, as the budgets reserve it: each offering at its ceiling, the dearest. */
 function ceilingOf(offerings: readonly Offering[], ctx: ValidateContext, h: PodHints): number {
-  const ceiling = (o: Offering): number => {
-    const onDemand = ctx.catalog.onDemandUsdPerHour[o.type] ?? o.usdPerHour;
-    if (o.capacity === 'reserved') return ctx.config.budgets.reservedUSDPerHour;
-    return o.capacity === 'spot' ? h.maxSpotPrice ?? onDemand : onDemand;
-  };
+  const ceiling = (o: Offering): number => ceilingUsd(o.capacity, ctx.catalog.onDemandUsdPerHour[o.type] ?? o.usdPerHour, h.maxSpotPrice, ctx.config.budgets.reservedUSDPerHour);
   return Math.max(0, ...offerings.map(ceiling));
 }
 

@@ -115,9 +115,13 @@ function claimIdle(plan: LaunchPlan, n: number, table: PodTable): ObservedInstan
   return table.instances.idle().filter((i) => !(table.instances.get(i.id)?.launchedHere ?? false) && i.launchKey === plan.launchKey && offered(i)).slice(0, n);
 }
 
+/** The subnet a launch in `zone` goes to: the pod's, else the configured one of the zone ('' for a reservation's: the first). */
+export function launchSubnet(subnets: readonly { readonly zone: string; readonly subnetId: string }[], podSubnet: string | undefined, zone: string): string | undefined {
+  return podSubnet ?? (zone === '' ? subnets[0]?.subnetId : subnets.find((x) => x.zone === zone)?.subnetId);
+}
+
 function subnetFor(deps: BatchLaunchDeps, plan: LaunchPlan): (zone: string) => string | undefined {
-  const s = deps.settings.subnets;
-  return (z) => plan.subnetId ?? (z === '' ? s[0]?.subnetId : s.find((x) => x.zone === z)?.subnetId);
+  return (z) => launchSubnet(deps.settings.subnets, plan.subnetId, z);
 }
 
 export async function sendBatch(items: readonly LaunchItem[], deps: BatchLaunchDeps, signal?: AbortSignal): Promise<void> {

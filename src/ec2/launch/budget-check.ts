@@ -112,7 +112,8 @@ export class BudgetCheck {
   }
 }
 
-function ceilingUsd(capacity: OfferingCapacity, onDemand: number, maxSpotPrice: number | undefined, reserved: number): number {
+/** What an hour of an offering may cost at most: the reserved rate, the spot max price (else on demand), or the on-demand price. */
+export function ceilingUsd(capacity: OfferingCapacity, onDemand: number, maxSpotPrice: number | undefined, reserved: number): number {
   if (capacity === 'reserved') return reserved;
   if (capacity === 'spot') return maxSpotPrice ?? onDemand;
   return onDemand;
