@@ -1,10 +1,8 @@
 // The BurstBudget adapter against a stand-in apiserver on loopback: the list+watch of every
 // namespace's budgets, a missing CRD (404) reported once with its fix and retried with back-off, the
 // status subresource replaced whole, and Events on a budget that never throw.
-import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { BurstBudgetStatus } from '../ports/budgets.js';
 import type { Clock } from '../ports/clock.js';
@@ -12,6 +10,7 @@ import { createLogger } from '../observability/logger.js';
 import { BURST_BUDGET_CRD_FILE, createBudgetApi } from './budget-api.js';
 import { KubeApiError } from './client.js';
 import { createEventRecorder } from './pod-api.js';
+import { closeServers, listenOnLoopback, tokenKubeConfig } from '../../test/fakes/loopback-apiserver.js';
 
 const BUDGETS = '/apis/orca.research/v1alpha1/burstbudgets';
 
@@ -53,7 +52,7 @@ const servers: Server[] = [];
 const running: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const stop of running.splice(0)) await stop();
-  for (const s of servers.splice(0)) { s.closeAllConnections(); s.close(); }
+  closeServers(servers);
 });
 
 function answerWatch(res: ServerResponse, reply: WatchReply): void {
@@ -92,20 +91,10 @@ async function apiserver(script: Script): Promise<{ url: string; seen: Seen[] }>
       send(res, script.reply?.code ?? 200, script.reply?.body ?? {});
     });
   });
-  servers.push(srv);
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  return { url: `http://127.0.0.1:${String((srv.address() as AddressInfo).port)}`, seen };
+  return { url: await listenOnLoopback(srv, servers), seen };
 }
 
-function kubeConfig(server: string): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'c', server, skipTLSVerify: true }], users: [{ name: 'u', token: 't' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x',
-  });
-  return kc;
-}
+const kubeConfig = (server: string): KubeConfig => tokenKubeConfig(server);
 
 const NOW = new Date('2025-01-15T10:00:00.000Z');
 
@@ -281,7 +270,7 @@ describe('createBudgetApi: status', () => {
 
   it('rejects with a KubeApiError without a status when the apiserver is unreachable', async () => {
     const { url } = await apiserver({});
-    for (const s of servers.splice(0)) { s.closeAllConnections(); s.close(); }
+    closeServers(servers);
     await new Promise((r) => setTimeout(r, 20));
     const e = await createBudgetApi({ kc: kubeConfig(url), log: createLogger('silent') }).writeStatus('team-a', 'gpu', fullStatus).then(() => undefined, (err: unknown) => err);
     expect(e).toBeInstanceOf(KubeApiError);

@@ -2,12 +2,12 @@
 // ConfigMap loads as none saved, keys that are not ORCA's (or not JSON) are skipped, a save replaces
 // the map and creates it when missing, and a refusal becomes a KubeApiError with the status.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BurstBudgetStatus } from '../ports/budgets.js';
 import { KubeApiError } from './client.js';
 import { createConfigBookStore, idOf, keyOf } from './config-book-store.js';
+import { closeServers, listenOnLoopback, tokenKubeConfig } from '../../test/fakes/loopback-apiserver.js';
 
 interface Seen { readonly method: string; readonly path: string; readonly body: unknown }
 type Reply = { readonly code: number; readonly body: unknown };
@@ -15,7 +15,7 @@ type Reply = { readonly code: number; readonly body: unknown };
 const PATH = '/api/v1/namespaces/orca-system/configmaps';
 const servers: Server[] = [];
 afterEach(() => {
-  for (const s of servers.splice(0)) { s.closeAllConnections(); s.close(); }
+  closeServers(servers);
 });
 
 async function body(req: IncomingMessage): Promise<unknown> {
@@ -35,14 +35,7 @@ async function apiserver(replies: Reply[]): Promise<{ kc: KubeConfig; seen: Seen
       res.writeHead(r.code, { 'content-type': 'application/json' }).end(JSON.stringify(r.body));
     });
   });
-  servers.push(server);
-  await new Promise<void>((resolve) => { server.listen(0, '127.0.0.1', resolve); });
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'c', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }], users: [{ name: 'u', token: 't' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x',
-  });
-  return { kc, seen };
+  return { kc: tokenKubeConfig(await listenOnLoopback(server, servers)), seen };
 }
 
 const failure = (code: number, message: string): Reply => ({ code, body: { kind: 'Status', apiVersion: 'v1', status: 'Failure', message, code } });

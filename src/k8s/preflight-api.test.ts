@@ -1,10 +1,8 @@
 // The start-up probe against a stand-in apiserver on loopback: the SelfSubjectAccessReview it sends
 // and reads, a refused connection and a 401 as StartupErrors, a 500 passed on; the kubeconfig lookup
 // that finds none, or cannot read the named file.
-import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -12,6 +10,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { StartupError } from '../domain/errors.js';
 import { KubeApiError, isFallbackConfig, loadKubeConfig } from './client.js';
 import { classifyKubeFailure, createKubeProbe } from './preflight-api.js';
+import { listenOnLoopback, tokenKubeConfig } from '../../test/fakes/loopback-apiserver.js';
 
 interface Reply { readonly status: number; readonly body: unknown }
 
@@ -33,20 +32,10 @@ async function apiserver(reply: (body: unknown) => Reply): Promise<{ url: string
       res.writeHead(r.status, { 'content-type': 'application/json' }).end(JSON.stringify(r.body));
     });
   });
-  servers.push(srv);
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  return { url: `http://127.0.0.1:${String((srv.address() as AddressInfo).port)}`, seen };
+  return { url: await listenOnLoopback(srv, servers), seen };
 }
 
-function kubeConfig(server: string): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'c', server, skipTLSVerify: true }], users: [{ name: 'u', token: 't' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x',
-  });
-  return kc;
-}
+const kubeConfig = (server: string): KubeConfig => tokenKubeConfig(server);
 
 const review = (allowed: boolean): Reply => ({ status: 201, body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: {}, status: { allowed } } });
 const status = (code: number, message: string): Reply => ({ status: code, body: { kind: 'Status', apiVersion: 'v1', status: 'Failure', message, code } });

@@ -1,14 +1,13 @@
 // TokenReview and SubjectAccessReview against a stand-in apiserver on loopback: what ORCA sends (the
 // kubelet's attributes, its own credentials), what it makes of the answers, and that a failed call
 // becomes a KubeApiError that never carries the reviewed token.
-import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AccessAttributes } from '../ports/kube.js';
 import { KubeApiError } from './client.js';
 import { createAccessReviewer, createTokenReviewer } from './review-api.js';
+import { closeServers, listenOnLoopback, tokenKubeConfig } from '../../test/fakes/loopback-apiserver.js';
 
 interface Seen { readonly method: string; readonly path: string; readonly authorization: string; readonly body: unknown }
 interface Reply { readonly status: number; readonly body: unknown }
@@ -31,20 +30,10 @@ async function apiserver(reply: Reply | undefined): Promise<{ url: string; seen:
       if (reply !== undefined) res.writeHead(reply.status, { 'content-type': 'application/json' }).end(JSON.stringify(reply.body));
     });
   });
-  servers.push(srv);
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  return { url: `http://127.0.0.1:${String((srv.address() as AddressInfo).port)}`, seen };
+  return { url: await listenOnLoopback(srv, servers), seen };
 }
 
-function kubeConfig(server: string): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'c', server, skipTLSVerify: true }], users: [{ name: 'u', token: 'orca-own-token' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x',
-  });
-  return kc;
-}
+const kubeConfig = (server: string): KubeConfig => tokenKubeConfig(server, 'orca-own-token');
 
 const tokenReview = (status: object): Reply => ({ status: 201, body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: {}, status } });
 const accessReview = (status: object): Reply => ({ status: 201, body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: {}, status } });
@@ -146,7 +135,7 @@ describe('createAccessReviewer', () => {
   it('maps an unreachable apiserver to a KubeApiError without a status', async () => {
     const api = await apiserver(undefined);
     const url = api.url;
-    for (const s of servers.splice(0)) { s.closeAllConnections(); s.close(); }
+    closeServers(servers);
     await new Promise((r) => setTimeout(r, 20));
     const e = await rejection(createAccessReviewer(kubeConfig(url)).review(attrs));
     expect(e.status).toBeUndefined();
